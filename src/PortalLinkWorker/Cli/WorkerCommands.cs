@@ -1,0 +1,45 @@
+using PortalLinkWorker.Hosting;
+
+namespace PortalLinkWorker.Cli;
+
+/// <summary>Chooses between running the worker (no command) and one of the commands.</summary>
+public static class WorkerCommands
+{
+    public const string Usage = """
+        Usage:
+          PortalLinkWorker                      run the worker (consume generate-portal-link until stopped)
+          PortalLinkWorker migrate              apply the database migrations and exit
+          PortalLinkWorker request <customerId> [--expires-in <seconds>] [--frame-ancestors "<host> <host>"]
+                                   [--request-id <uuid>] [--campaign-id <uuid>] [--wait] [--timeout <seconds>]
+                                                publish one GeneratePortalLink; with --wait, print the outcome
+                                                (exit 0 generated, 1 failed, 2 no answer in time)
+          PortalLinkWorker help                 this text
+
+        Settings come from appsettings.json beside the DLL, then environment variables (Upflow__ApiKey, ...),
+        then --Section:Key=value arguments.
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : null;
+        var rest = command is null ? args : args[1..];
+        switch (command)
+        {
+            case null:
+                var builder = PortalLinkWorkerHost.CreateBuilder(rest);
+                builder.AddPortalLinkWorker();
+                await builder.Build().RunAsync();
+                return 0;
+            case "migrate":
+                return await MigrateCommand.RunAsync(rest);
+            case "request":
+                return await RequestCommand.RunAsync(rest);
+            case "help" or "--help" or "-h":
+                Console.WriteLine(Usage);
+                return 0;
+            default:
+                await Console.Error.WriteLineAsync($"Unknown command '{command}'.\n\n{Usage}");
+                return 64;
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace PortalLinkWorker.Hosting;
+
+/// <summary>The <c>ConnectionStrings</c> section.</summary>
+public sealed class ConnectionOptions : IValidatableObject
+{
+    public const string Section = "ConnectionStrings";
+
+    /// <summary>Npgsql connection string (<c>ConnectionStrings__Postgres</c>).</summary>
+    [Required(ErrorMessage = "ConnectionStrings:Postgres is missing (environment variable ConnectionStrings__Postgres).")]
+    public string Postgres { get; set; } = "";
+
+    /// <summary>AMQP URI, e.g. <c>amqp://user:password@host:5672/vhost</c> (<c>ConnectionStrings__RabbitMq</c>).</summary>
+    [Required(ErrorMessage = "ConnectionStrings:RabbitMq is missing (environment variable ConnectionStrings__RabbitMq).")]
+    public string RabbitMq { get; set; } = "";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // The value itself may hold a password: the message names the setting, never echoes it.
+        if (!string.IsNullOrEmpty(RabbitMq) && RabbitMqAddress.TryParse(RabbitMq) is null)
+            yield return new ValidationResult(
+                "ConnectionStrings:RabbitMq is not an AMQP URI of the form amqp://user:password@host:port/vhost.", [nameof(RabbitMq)]);
+    }
+}

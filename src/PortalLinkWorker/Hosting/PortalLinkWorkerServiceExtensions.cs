@@ -1,0 +1,74 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using PortalLinkWorker.Links;
+using PortalLinkWorker.Persistence;
+using PortalLinkWorker.Upflow;
+using Serilog;
+
+namespace PortalLinkWorker.Hosting;
+
+/// <summary>The wiring of the worker, one method per concern; tests call the same methods.</summary>
+public static class PortalLinkWorkerServiceExtensions
+{
+    /// <summary>Everything the running worker needs: options, logging, database, Upflow client, bus.</summary>
+    public static IHostApplicationBuilder AddPortalLinkWorker(this IHostApplicationBuilder builder)
+    {
+        builder.AddPortalLinkLogging();
+        builder.Services.AddPortalLinkOptions();
+        builder.Services.AddPortalLinkDatabase();
+        builder.Services.AddUpflowClient();
+        // Registered before the bus: hosted services start in order, so the schema is current before consuming.
+        builder.Services.AddHostedService<DatabaseMigrator>();
+        builder.Services.AddPortalLinkBus();
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddPortalLinkLogging(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSerilog((_, log) => log
+            .ReadFrom.Configuration(builder.Configuration)
+            .Enrich.FromLogContext());
+        return builder;
+    }
+
+    public static IServiceCollection AddPortalLinkOptions(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<ConnectionOptions>().BindConfiguration(ConnectionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<UpflowOptions>().BindConfiguration(UpflowOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ConsumerOptions>().BindConfiguration(ConsumerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
+        return services;
+    }
+
+    public static IServiceCollection AddPortalLinkDatabase(this IServiceCollection services)
+    {
+        services.AddDbContext<PortalLinkDbContext>((sp, db) =>
+            db.UseNpgsql(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres));
+        services.AddScoped<PortalLinkStore>();
+        return services;
+    }
+
+    public static IServiceCollection AddPortalLinkBus(this IServiceCollection services)
+    {
+        services.AddMassTransit(bus =>
+        {
+            bus.AddConsumer<GeneratePortalLinkConsumer, GeneratePortalLinkConsumerDefinition>();
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                RabbitMqAddress.TryParse(context.GetRequiredService<IOptions<ConnectionOptions>>().Value.RabbitMq)!.ApplyTo(rabbit);
+                // Publishers without MassTransit may send plain JSON (content type application/json) to the queue.
+                rabbit.UseRawJsonDeserializer(isDefault: false);
+                rabbit.ConfigureEndpoints(context);
+            });
+        });
+        services.Configure<MassTransitHostOptions>(host =>
+        {
+            host.WaitUntilStarted = true;
+            host.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+        return services;
+    }
+}

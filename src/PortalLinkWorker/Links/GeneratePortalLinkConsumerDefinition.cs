@@ -1,0 +1,38 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+using PortalLinkWorker.Hosting;
+
+namespace PortalLinkWorker.Links;
+
+/// <summary>The endpoint rules of <see cref="GeneratePortalLinkConsumer"/>: queue name, concurrency, retries.</summary>
+public sealed class GeneratePortalLinkConsumerDefinition : ConsumerDefinition<GeneratePortalLinkConsumer>
+{
+    /// <summary>The queue publishers may Send to directly.</summary>
+    public const string QueueName = "generate-portal-link";
+
+    private readonly ConsumerOptions _options;
+
+    public GeneratePortalLinkConsumerDefinition(IOptions<ConsumerOptions> options)
+    {
+        _options = options.Value;
+        EndpointName = QueueName;
+        ConcurrentMessageLimit = _options.ConcurrentMessageLimit;
+    }
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<GeneratePortalLinkConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
+            rabbit.PrefetchCount = _options.PrefetchCount;
+
+        // Upflow's failures are handled inside the call (Polly); what reaches this retry is our own side failing:
+        // a database blip, a deadlock, a bug. Short waits only: a long in-memory retry holds the consumer slot and can
+        // keep the endpoint from reconnecting after a broker restart (MassTransit issue 5692). After the last try the
+        // message goes to generate-portal-link_error with its exception.
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Intervals(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5));
+            r.Ignore<ArgumentException>();
+        });
+    }
+}

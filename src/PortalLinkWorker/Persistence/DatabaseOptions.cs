@@ -1,0 +1,14 @@
+namespace PortalLinkWorker.Persistence;
+
+/// <summary>Settings of the <c>Database</c> section.</summary>
+public sealed class DatabaseOptions
+{
+    public const string Section = "Database";
+
+    /// <summary>Apply pending EF Core migrations when the worker starts. Default true; turn off where a deploy step runs
+    /// <c>PortalLinkWorker migrate</c> instead.</summary>
+    public bool MigrateOnStart { get; set; } = true;
+
+    /// <summary>How long start-up waits for PostgreSQL to accept connections. Default 60 s.</summary>
+    public TimeSpan StartupWait { get; set; } = TimeSpan.FromSeconds(60);
+}

@@ -1,0 +1,29 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace PortalLinkWorker.Persistence;
+
+/// <summary>The two statements of the idempotency protocol that EF Core's change tracking cannot express.</summary>
+public sealed class PortalLinkStore(PortalLinkDbContext db)
+{
+    /// <summary>Records the request as pending unless its RequestId is known. Runs on its own (auto-commit), so an
+    /// in-flight or crashed request is visible as <c>pending</c>.</summary>
+    public Task RecordPendingAsync(PortalLink link, CancellationToken cancellationToken) =>
+        db.Database.ExecuteSqlAsync($"""
+            INSERT INTO portal_links (request_id, customer_id, status, campaign_id, expires_in, frame_ancestors, created_at, updated_at)
+            VALUES ({link.RequestId}, {link.CustomerId}, {PortalLinkStatus.Pending}, {link.CampaignId}, {link.ExpiresIn},
+                    {link.FrameAncestors}, {link.CreatedAt}, {link.UpdatedAt})
+            ON CONFLICT (request_id) DO NOTHING
+            """, cancellationToken);
+
+    /// <summary>Loads the row for update inside the caller's transaction. A second copy of the same request waits here
+    /// until the first one's transaction ends, then sees its outcome: two copies never both call Upflow.</summary>
+    public async Task<PortalLink> LockAsync(Guid requestId, CancellationToken cancellationToken)
+    {
+        var rows = await db.PortalLinks
+            .FromSql($"SELECT * FROM portal_links WHERE request_id = {requestId} FOR UPDATE")
+            .ToListAsync(cancellationToken);
+        return rows.Single();
+    }
+
+    public Task SaveAsync(CancellationToken cancellationToken) => db.SaveChangesAsync(cancellationToken);
+}

@@ -1,0 +1,181 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+using Polly.RateLimiting;
+using Polly.Timeout;
+using PortalLinkContracts;
+
+namespace PortalLinkWorker.Upflow;
+
+/// <summary>The typed client for Upflow's <c>POST /customers/{customerId}/portal</c>. Retries, timeouts and the rate
+/// budget live in the HttpClient's resilience pipeline (see <see cref="UpflowHttpClientRegistration"/>); this class turns
+/// what is left after them into an <see cref="UpflowResult"/>.</summary>
+public sealed partial class UpflowClient(
+    HttpClient http,
+    IOptions<UpflowOptions> options,
+    TimeProvider time,
+    ILogger<UpflowClient> logger)
+{
+    /// <summary>Upflow's answer is a small JSON object; anything bigger is not an answer we understand.</summary>
+    private const int MaxResponseBytes = 64 * 1024;
+
+    /// <summary>How much of an error body to quote in a failure message.</summary>
+    private const int MaxQuotedErrorLength = 300;
+
+    private static readonly JsonSerializerOptions BodyJson = new()
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public async Task<UpflowResult> CreatePortalLinkAsync(
+        string customerId, int expiresIn, string? frameAncestors, CancellationToken cancellationToken)
+    {
+        var calledAt = time.GetUtcNow();
+        var body = JsonSerializer.SerializeToUtf8Bytes(
+            new PortalRequestBody(expiresIn, string.IsNullOrEmpty(frameAncestors) ? null : frameAncestors), BodyJson);
+        using var request = new HttpRequestMessage(HttpMethod.Post, UpflowCustomerPath.PortalPath(customerId))
+        {
+            // Bytes, not a stream: the retry pipeline sends the same request again.
+            Content = new ByteArrayContent(body) { Headers = { ContentType = new("application/json") } },
+        };
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        // An HttpClient or Polly timeout is a transient Upflow failure, not a cancellation of the message: only the
+        // consumer's own token means "stop" (and then the message goes back to the queue).
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested &&
+                                  e is HttpRequestException or TimeoutRejectedException or RateLimiterRejectedException or OperationCanceledException)
+        {
+            LogUnreachable(logger, e.GetType().Name);
+            return new UpflowResult.Refused(PortalLinkFailureReason.UpflowUnavailable,
+                $"Upflow could not be reached within {options.Value.TotalTimeout.TotalSeconds:0.#} s ({Describe(e)}).", null);
+        }
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            var text = await ReadBoundedAsync(response.Content, cancellationToken);
+            if (response.IsSuccessStatusCode)
+                return ReadIssued(text, status, expiresIn, calledAt);
+            return Classify(response.StatusCode, status, QuoteError(text));
+        }
+    }
+
+    private UpflowResult Classify(HttpStatusCode code, int status, string? upflowMessage)
+    {
+        var said = upflowMessage is null ? "" : $": {upflowMessage}";
+        switch (code)
+        {
+            case HttpStatusCode.NotFound:
+                return new UpflowResult.Refused(PortalLinkFailureReason.CustomerNotFound,
+                    $"Upflow has no customer with this id (404){said}", status);
+            case HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden:
+                LogCredentialsRefused(logger, status);
+                return new UpflowResult.Refused(PortalLinkFailureReason.Rejected,
+                    $"Upflow refused the worker's credentials ({status}); the operator must fix Upflow:ApiKey / Upflow:ApiSecret.", status);
+            case HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests:
+            case >= HttpStatusCode.InternalServerError:
+                return new UpflowResult.Refused(PortalLinkFailureReason.UpflowUnavailable,
+                    $"Upflow kept answering {status} until the retries ran out{said}", status);
+            default:
+                return new UpflowResult.Refused(PortalLinkFailureReason.Rejected,
+                    $"Upflow rejected the request ({status}){said}", status);
+        }
+    }
+
+    private UpflowResult ReadIssued(string text, int status, int expiresIn, DateTimeOffset calledAt)
+    {
+        JsonElement root;
+        try
+        {
+            root = JsonDocument.Parse(text).RootElement;
+        }
+        catch (JsonException)
+        {
+            return Unreadable(status, "a body that is not JSON");
+        }
+        if (root.ValueKind != JsonValueKind.Object)
+            return Unreadable(status, $"a JSON {root.ValueKind} instead of an object");
+
+        if (!root.TryGetProperty("url", out var urlElement) || urlElement.ValueKind != JsonValueKind.String)
+        {
+            var fields = string.Join(", ", root.EnumerateObject().Select(p => p.Name).Take(20));
+            return Unreadable(status, $"no 'url' field (fields received: {(fields.Length == 0 ? "none" : fields)})");
+        }
+        var url = urlElement.GetString();
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("https" or "http"))
+            return Unreadable(status, "a 'url' field that is not an absolute http(s) URL");
+
+        var expiresAt = ReadExpiry(root) ?? calledAt.AddSeconds(expiresIn);
+        return new UpflowResult.Issued(url!, expiresAt, calledAt);
+    }
+
+    /// <summary>Upflow does not document an expiry field; when one of the usual names carries a date, it wins over our
+    /// own computation.</summary>
+    private static DateTimeOffset? ReadExpiry(JsonElement root)
+    {
+        foreach (var name in (ReadOnlySpan<string>)["expiresAt", "expires_at", "expirationDate"])
+            if (root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String &&
+                value.TryGetDateTimeOffset(out var at))
+                return at.ToUniversalTime();
+        return null;
+    }
+
+    private static UpflowResult.Refused Unreadable(int status, string what) =>
+        new(PortalLinkFailureReason.UpflowUnavailable, $"Upflow answered {status} with {what}; no link could be read.", status);
+
+    private static async Task<string> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        var buffer = new byte[MaxResponseBytes];
+        var total = 0;
+        int read;
+        while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
+            total += read;
+        return Encoding.UTF8.GetString(buffer, 0, total);
+    }
+
+    /// <summary>Quotes Upflow's own <c>message</c> (or <c>error</c>) from an error body, cleaned and bounded.</summary>
+    private static string? QuoteError(string text)
+    {
+        try
+        {
+            var root = JsonDocument.Parse(text).RootElement;
+            if (root.ValueKind == JsonValueKind.Object)
+                foreach (var name in (ReadOnlySpan<string>)["message", "error"])
+                    if (root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
+                    {
+                        var message = new string(value.GetString()!.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
+                        return message.Length > MaxQuotedErrorLength ? message[..MaxQuotedErrorLength] + "…" : message;
+                    }
+        }
+        catch (JsonException)
+        {
+        }
+        return null;
+    }
+
+    private static string Describe(Exception e) => e switch
+    {
+        TimeoutRejectedException or OperationCanceledException => "timed out",
+        RateLimiterRejectedException => "the rate budget was exhausted",
+        HttpRequestException { HttpRequestError: var error } => $"connection error: {error}",
+        _ => e.GetType().Name,
+    };
+
+    private sealed record PortalRequestBody(
+        [property: JsonPropertyName("expiresIn")] int ExpiresIn,
+        [property: JsonPropertyName("frameAncestors")] string? FrameAncestors);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upflow could not be reached before the retries ran out ({Error})")]
+    private static partial void LogUnreachable(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "Upflow answered {Status} to our credentials: set Upflow:ApiKey and Upflow:ApiSecret (Upflow__ApiKey, Upflow__ApiSecret) to a valid key pair")]
+    private static partial void LogCredentialsRefused(ILogger logger, int status);
+}

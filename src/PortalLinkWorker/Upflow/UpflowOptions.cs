@@ -1,0 +1,66 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace PortalLinkWorker.Upflow;
+
+/// <summary>Settings of the <c>Upflow</c> section: where Upflow is, the credentials, the rate budget and the retry bounds.</summary>
+public sealed class UpflowOptions
+{
+    public const string Section = "Upflow";
+
+    /// <summary>Upflow's production API.</summary>
+    public const string ProductionBaseUrl = "https://api.upflow.io/v1";
+
+    /// <summary>Upflow's sandbox API.</summary>
+    public const string SandboxBaseUrl = "https://api.sandbox.upflow.io/v1";
+
+    /// <summary>Upflow's default link lifetime when a request names none: one day.</summary>
+    public const int DefaultExpiresInSeconds = 86_400;
+
+    /// <summary>API root, ending in <c>/v1</c>. Default: production. Sandbox: <see cref="SandboxBaseUrl"/>.</summary>
+    [Required]
+    public Uri BaseUrl { get; set; } = new(ProductionBaseUrl);
+
+    /// <summary>Sent as <c>X-Api-Key</c>. Required.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string ApiKey { get; set; } = "";
+
+    /// <summary>Sent as <c>X-Api-Secret</c>. Required. Never logged.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string ApiSecret { get; set; } = "";
+
+    /// <summary>Largest <c>ExpiresIn</c> accepted, in seconds. Default 86,400,000 s = 1000 days, the longest validity
+    /// Upflow's own settings offer.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxExpiresIn { get; set; } = 86_400_000;
+
+    /// <summary>Upflow calls per second for this process (a token bucket). Default 10 = Upflow's 600 per minute.
+    /// 0 turns the limit off (for a simulator without limit).</summary>
+    [Range(0, 100_000)]
+    public double MaxRequestsPerSecond { get; set; } = 10;
+
+    /// <summary>Upflow calls in flight at once for this process. Default 5, Upflow's recommendation (its hard limit is 10).</summary>
+    [Range(1, 1_000)]
+    public int MaxConcurrentRequests { get; set; } = 5;
+
+    /// <summary>Timeout of one HTTP attempt. Default 10 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest time one request may spend on Upflow, retries and waits included, before it fails as
+    /// <c>UpflowUnavailable</c>. Default 60 s; kept short because the message holds a consumer slot meanwhile.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:30:00")]
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Retries after the first attempt for 5xx, 408, 429, timeouts and connection errors. Default 6.</summary>
+    [Range(0, 100)]
+    public int MaxRetryAttempts { get; set; } = 6;
+
+    /// <summary>First backoff delay; later ones grow exponentially with jitter. Default 500 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The most a <c>Retry-After</c> header may make one retry wait. Default 30 s: a server asking for an hour
+    /// must not hold a consumer for an hour.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
+}

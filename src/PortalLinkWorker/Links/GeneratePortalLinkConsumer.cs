@@ -47,8 +47,7 @@ public sealed partial class GeneratePortalLinkConsumer(
             return;
         }
 
-        var now = time.GetUtcNow();
-        await store.RecordPendingAsync(NewRow(request, problem is null, now), ct);
+        await store.RecordPendingAsync(NewRow(request, problem is null, Now()), ct);
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var link = await store.LockAsync(request.RequestId, ct);
@@ -73,9 +72,9 @@ public sealed partial class GeneratePortalLinkConsumer(
                 case UpflowResult.Issued issued:
                     link.Status = PortalLinkStatus.Generated;
                     link.Url = issued.Url;
-                    link.ExpiresAt = issued.ExpiresAt;
-                    link.GeneratedAt = issued.IssuedAt;
-                    link.UpdatedAt = time.GetUtcNow();
+                    link.ExpiresAt = PostgresTime.Truncate(issued.ExpiresAt);
+                    link.GeneratedAt = PostgresTime.Truncate(issued.IssuedAt);
+                    link.UpdatedAt = Now();
                     LogGenerated(logger, issued.ExpiresAt);
                     break;
                 case UpflowResult.Refused refused:
@@ -91,12 +90,14 @@ public sealed partial class GeneratePortalLinkConsumer(
         await PublishOutcome(context, link, customerId);
     }
 
+    private DateTimeOffset Now() => PostgresTime.Truncate(time.GetUtcNow());
+
     private void MarkFailed(PortalLink link, string reason, string message)
     {
         link.Status = PortalLinkStatus.Failed;
         link.FailureReason = reason;
         link.FailureMessage = message;
-        link.FailedAt = link.UpdatedAt = time.GetUtcNow();
+        link.FailedAt = link.UpdatedAt = Now();
     }
 
     private static Task PublishOutcome(ConsumeContext context, PortalLink link, string customerId) =>

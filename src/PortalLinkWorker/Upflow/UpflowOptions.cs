@@ -21,11 +21,11 @@ public sealed class UpflowOptions
     public Uri BaseUrl { get; set; } = new(ProductionBaseUrl);
 
     /// <summary>Sent as <c>X-Api-Key</c>. Required.</summary>
-    [Required(AllowEmptyStrings = false)]
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Upflow:ApiKey is missing (environment variable Upflow__ApiKey).")]
     public string ApiKey { get; set; } = "";
 
     /// <summary>Sent as <c>X-Api-Secret</c>. Required. Never logged.</summary>
-    [Required(AllowEmptyStrings = false)]
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Upflow:ApiSecret is missing (environment variable Upflow__ApiSecret).")]
     public string ApiSecret { get; set; } = "";
 
     /// <summary>Largest <c>ExpiresIn</c> accepted, in seconds. Default 86,400,000 s = 1000 days, the longest validity

@@ -1,0 +1,3 @@
+using UpflowSimulator;
+
+UpflowSimulatorApp.Build(args).Run();

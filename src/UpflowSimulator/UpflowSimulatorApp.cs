@@ -1,0 +1,70 @@
+namespace UpflowSimulator;
+
+/// <summary>
+/// Builds the Upflow simulator: a stand-in for Upflow's customer-portal API used by the demo,
+/// the integration tests and the benchmarks. It announces itself as a simulator everywhere.
+/// </summary>
+public static class UpflowSimulatorApp
+{
+    /// <summary>Header added to every answer.</summary>
+    public const string SimulatorHeader = "X-Upflow-Simulator";
+
+    private const string HomeText = """
+        Upflow SIMULATOR - this is not Upflow.
+        A stand-in for Upflow's customer-portal API, for demos, tests and benchmarks.
+
+        POST /v1/customers/{customerId}/portal    X-Api-Key, X-Api-Secret; body {"expiresIn": 86400, "frameAncestors": "host.example"}
+        GET  /_simulator/calls[?customerId=...]   recorded portal calls
+        GET  /_simulator/stats                    call counts by status
+        POST /_simulator/reset                    clear calls, stats and sim-fail counters
+        GET  /_simulator/config                   current options
+        PUT  /_simulator/config                   merge a JSON object of options into the current ones
+
+        """;
+
+    /// <summary>
+    /// Builds the simulator without starting it. Settings come from <c>appsettings.json</c> next to the
+    /// assembly, environment variables and <paramref name="args"/> (for example <c>--urls http://127.0.0.1:0</c>).
+    /// </summary>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        var options = ReadOptions(builder.Configuration);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(services => new SimulatorState(options, services.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<CallLog>();
+        builder.Services.AddSingleton<PortalEndpoint>();
+
+        var app = builder.Build();
+        app.Use((context, next) =>
+        {
+            context.Response.Headers[SimulatorHeader] = "true";
+            return next(context);
+        });
+
+        app.MapGet("/", () => Results.Text(HomeText));
+        app.MapPost("/v1/customers/{customerId}/portal", context => context.RequestServices.GetRequiredService<PortalEndpoint>().HandleAsync(context));
+        AdminEndpoints.Map(app);
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UpflowSimulatorApp).FullName!);
+        app.Lifetime.ApplicationStarted.Register(() =>
+            logger.LogInformation("Upflow SIMULATOR listening on {Urls} — this is not Upflow", string.Join(", ", app.Urls)));
+
+        return app;
+    }
+
+    private static SimulatorOptions ReadOptions(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(SimulatorOptions.SectionName);
+        var options = section.Get<SimulatorOptions>() ?? new SimulatorOptions();
+        var error = options.Validate();
+        return error is null
+            ? options
+            : throw new InvalidOperationException($"Invalid {SimulatorOptions.SectionName} configuration: {error}");
+    }
+}

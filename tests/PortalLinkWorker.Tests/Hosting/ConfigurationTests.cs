@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Options;
+using PortalLinkWorker.Hosting;
+
+namespace PortalLinkWorker.Tests.Hosting;
+
+[Trait("Category", "Unit")]
+public sealed class ConfigurationTests
+{
+    private static IServiceProvider Services(params (string Key, string? Value)[] settings)
+    {
+        var builder = PortalLinkWorkerHost.CreateBuilder([]);
+        builder.Configuration.AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key, s.Value)));
+        builder.Services.AddPortalLinkOptions();
+        return builder.Build().Services;
+    }
+
+    [Fact]
+    public void MissingUpflowCredentials_NameTheSettings()
+    {
+        var error = Assert.Throws<OptionsValidationException>(() =>
+            Services(("Upflow:ApiKey", ""), ("Upflow:ApiSecret", "")).GetRequiredService<IOptions<PortalLinkWorker.Upflow.UpflowOptions>>().Value);
+        Assert.Contains("Upflow__ApiKey", error.Message);
+        Assert.Contains("Upflow__ApiSecret", error.Message);
+    }
+
+    [Fact]
+    public void MalformedRabbitMqUri_NamesTheSetting_NotItsValue()
+    {
+        var error = Assert.Throws<OptionsValidationException>(() =>
+            Services(("ConnectionStrings:Postgres", "Host=db"), ("ConnectionStrings:RabbitMq", "http://user:hunter2@host/")).GetRequiredService<IOptions<ConnectionOptions>>().Value);
+        Assert.Contains("ConnectionStrings:RabbitMq", error.Message);
+        Assert.DoesNotContain("hunter2", error.Message);
+    }
+
+    [Theory]
+    [InlineData("amqp://guest:guest@127.0.0.1:5672/", "127.0.0.1", 5672, "/", "guest", "guest", false)]
+    [InlineData("amqp://localhost", "localhost", 5672, "/", "guest", "guest", false)]
+    [InlineData("amqps://u%40x:p%3Aw@rabbit.example/prod%2Fa", "rabbit.example", 5671, "prod/a", "u@x", "p:w", true)]
+    public void RabbitMqAddress_ParsesAmqpUris(string uri, string host, int port, string vhost, string user, string password, bool tls) =>
+        Assert.Equal(new RabbitMqAddress(host, (ushort)port, vhost, user, password, tls), RabbitMqAddress.TryParse(uri));
+}

@@ -1,0 +1,279 @@
+using System.Text;
+using MassTransit;
+using PortalLinkContracts;
+using PortalLinkWorker.Links;
+using RabbitMQ.Client;
+
+namespace PortalLinkWorker.Tests.Integration;
+
+/// <summary>End to end: RabbitMQ → worker → Upflow simulator over HTTP → PostgreSQL → events on RabbitMQ.</summary>
+[Collection(WorkerCollection.Name)]
+[Trait("Category", "Integration")]
+public sealed class GeneratePortalLinkTests(WorkerFixture fixture)
+{
+    private static string External(string prefix) => $"external:{prefix}-{Guid.NewGuid():N}";
+
+    private async Task<ISendEndpoint> Queue() =>
+        await fixture.Bus.GetSendEndpoint(new Uri($"queue:{GeneratePortalLinkConsumerDefinition.QueueName}"));
+
+    [Fact]
+    public async Task Publish_UuidCustomer_LinkSavedAndPublished()
+    {
+        var customerId = Guid.NewGuid().ToString();
+        var request = new GeneratePortalLink(Guid.NewGuid(), customerId);
+        var before = DateTimeOffset.UtcNow;
+
+        await fixture.Bus.Publish(request);
+        var generated = await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+
+        Assert.Equal(customerId, generated.CustomerId);
+        Assert.StartsWith("https://", generated.Url);
+        Assert.InRange(generated.ExpiresAt, before.AddSeconds(86_400), DateTimeOffset.UtcNow.AddSeconds(86_400));
+        var row = (await fixture.RowAsync(request.RequestId))!;
+        Assert.Equal("generated", row["status"]);
+        Assert.Equal(generated.Url, row["url"]);
+        var call = Assert.Single(await fixture.CallsAsync(customerId));
+        Assert.Equal(86_400, call.ExpiresIn);
+        Assert.False(call.BodyHadFrameAncestors);
+        Assert.DoesNotContain(fixture.Faults, f => f.Message.RequestId == request.RequestId);
+    }
+
+    [Fact]
+    public async Task Send_ExternalIdNeedingEncoding_ReachesUpflowAsThatId()
+    {
+        var customerId = $"external:ACME/42 #1?x=%41-{Guid.NewGuid():N}";
+        var request = new GeneratePortalLink(Guid.NewGuid(), customerId, 5_184_000, "extranet.merchant.com intranet.merchant.com",
+            CampaignId: Guid.NewGuid());
+        var before = DateTimeOffset.UtcNow;
+
+        await (await Queue()).Send(request);
+        var generated = await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+
+        Assert.Equal(request.CampaignId, generated.CampaignId);
+        Assert.InRange(generated.ExpiresAt, before.AddSeconds(5_184_000), DateTimeOffset.UtcNow.AddSeconds(5_184_000));
+        var call = Assert.Single(await fixture.CallsAsync(customerId));
+        Assert.Equal(customerId, call.CustomerId);
+        Assert.Equal(5_184_000, call.ExpiresIn);
+        Assert.Equal("extranet.merchant.com intranet.merchant.com", call.FrameAncestors);
+        Assert.Equal(request.CampaignId, (await fixture.RowAsync(request.RequestId))!["campaign_id"]);
+    }
+
+    public static TheoryData<string, string?, int?, string?> InvalidRequests => new()
+    {
+        { "empty customer id", "", null, null },
+        { "null customer id", null, null, null },
+        { "not a uuid", "12345", null, null },
+        { "external without id", "external:", null, null },
+        { "control character", "external:a\nb", null, null },
+        { "too long", "external:" + new string('x', 300), null, null },
+        { "expiresIn zero", "external:ok", 0, null },
+        { "expiresIn negative", "external:ok", -1, null },
+        { "expiresIn above max", "external:ok", 86_400_001, null },
+        { "frameAncestors with scheme", "external:ok", null, "https://a.example" },
+        { "frameAncestors CSP injection", "external:ok", null, "a.example; script-src *" },
+        { "frameAncestors wildcard", "external:ok", null, "*.example" },
+        { "frameAncestors newline", "external:ok", null, "a.example\nb.example" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidRequests))]
+    public async Task InvalidRequest_FailsWithoutCallingUpflow(string kind, string? customerId, int? expiresIn, string? frameAncestors)
+    {
+        var callsBefore = (await fixture.CallsAsync()).Count;
+        var request = new GeneratePortalLink(Guid.NewGuid(), customerId!, expiresIn, frameAncestors);
+
+        await fixture.Bus.Publish(request);
+        var failed = await fixture.OutcomeAsync<PortalLinkFailed>(request.RequestId);
+
+        Assert.Equal(PortalLinkFailureReason.InvalidRequest, failed.Reason);
+        Assert.False(string.IsNullOrWhiteSpace(failed.Message), kind);
+        Assert.Equal(callsBefore, (await fixture.CallsAsync()).Count);
+        Assert.Equal("failed", (await fixture.RowAsync(request.RequestId))!["status"]);
+    }
+
+    [Fact]
+    public async Task EmptyRequestId_FailsAsInvalidAndStoresNothing()
+    {
+        var customerId = External("no-request-id");
+        await fixture.Bus.Publish(new GeneratePortalLink(Guid.Empty, customerId));
+
+        var failed = (await WaitUntil(() => fixture.OutcomesOf(Guid.Empty).OfType<PortalLinkFailed>()
+            .FirstOrDefault(f => f.CustomerId == customerId)))!;
+        Assert.Equal(PortalLinkFailureReason.InvalidRequest, failed.Reason);
+        Assert.Contains("RequestId", failed.Message);
+        Assert.Empty(await fixture.CallsAsync(customerId));
+        Assert.Null(await fixture.RowAsync(Guid.Empty));
+    }
+
+    [Fact]
+    public async Task UnknownCustomer_CustomerNotFound()
+    {
+        var request = new GeneratePortalLink(Guid.NewGuid(), External("unknown"));
+        await fixture.Bus.Publish(request);
+
+        var failed = await fixture.OutcomeAsync<PortalLinkFailed>(request.RequestId);
+        Assert.Equal(PortalLinkFailureReason.CustomerNotFound, failed.Reason);
+        var row = (await fixture.RowAsync(request.RequestId))!;
+        Assert.Equal(PortalLinkFailureReason.CustomerNotFound, row["failure_reason"]);
+        Assert.Single(await fixture.CallsAsync(request.CustomerId));
+    }
+
+    [Theory]
+    [InlineData(400)]
+    [InlineData(422)]
+    public async Task UpflowRejects_RejectedWithoutRetry(int status)
+    {
+        var request = new GeneratePortalLink(Guid.NewGuid(), External($"sim-status-{status}"));
+        await fixture.Bus.Publish(request);
+
+        var failed = await fixture.OutcomeAsync<PortalLinkFailed>(request.RequestId);
+        Assert.Equal(PortalLinkFailureReason.Rejected, failed.Reason);
+        Assert.Contains(status.ToString(), failed.Message);
+        Assert.Single(await fixture.CallsAsync(request.CustomerId));
+    }
+
+    [Fact]
+    public async Task TransientFailures_RetriedUntilGenerated()
+    {
+        var request = new GeneratePortalLink(Guid.NewGuid(), External("sim-fail-2"));
+        await fixture.Bus.Publish(request);
+
+        await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+        Assert.Equal([503, 503, 200], (await fixture.CallsAsync(request.CustomerId)).Select(c => c.Status));
+    }
+
+    [Fact]
+    public async Task PersistentServerErrors_UpflowUnavailableAfterBoundedRetries()
+    {
+        var request = new GeneratePortalLink(Guid.NewGuid(), External("sim-status-503"));
+        await fixture.Bus.Publish(request);
+
+        var failed = await fixture.OutcomeAsync<PortalLinkFailed>(request.RequestId);
+        Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, failed.Reason);
+        Assert.Equal(WorkerFixture.MaxRetryAttempts + 1, (await fixture.CallsAsync(request.CustomerId)).Count);
+        Assert.DoesNotContain(fixture.Faults, f => f.Message.RequestId == request.RequestId);
+    }
+
+    [Fact]
+    public async Task DuplicateRequestId_RepublishesStoredLinkWithoutCallingUpflowAgain()
+    {
+        var request = new GeneratePortalLink(Guid.NewGuid(), External("duplicate"));
+        await fixture.Bus.Publish(request);
+        var first = await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+
+        await fixture.Bus.Publish(request);
+        var outcomes = await fixture.WaitForOutcomesAsync(request.RequestId, 2);
+
+        Assert.Equal(first, Assert.IsType<PortalLinkGenerated>(outcomes[1]));
+        Assert.Single(await fixture.CallsAsync(request.CustomerId));
+    }
+
+    [Fact]
+    public async Task TwoCopiesAtOnce_OneUpflowCall()
+    {
+        // Slow Upflow down so that both copies are in flight together.
+        await fixture.ConfigureSimulatorAsync(new { latencyMs = 700 });
+        try
+        {
+            var request = new GeneratePortalLink(Guid.NewGuid(), External("concurrent"));
+            await Task.WhenAll(fixture.Bus.Publish(request), fixture.Bus.Publish(request));
+
+            var outcomes = await fixture.WaitForOutcomesAsync(request.RequestId, 2);
+            var urls = outcomes.Cast<PortalLinkGenerated>().Select(g => g.Url).Distinct();
+            Assert.Single(urls);
+            Assert.Single(await fixture.CallsAsync(request.CustomerId));
+        }
+        finally
+        {
+            await fixture.ConfigureSimulatorAsync(new { latencyMs = 0 });
+        }
+    }
+
+    [Fact]
+    public async Task CrashAfterSaveBeforePublish_RedeliveryRepublishesWithoutCallingUpflow()
+    {
+        // The state a crash leaves between committing the outcome and publishing it: the row is final, the message was
+        // never acknowledged, so RabbitMQ hands it out again.
+        var request = new GeneratePortalLink(Guid.NewGuid(), External("crashed"));
+        var savedAt = DateTimeOffset.UtcNow.AddMinutes(-1);
+        await fixture.ExecuteSqlAsync("""
+            INSERT INTO portal_links (request_id, customer_id, status, url, expires_at, generated_at, expires_in, created_at, updated_at)
+            VALUES (@id, @customer, 'generated', 'https://portal.upflow-simulator.invalid/p/saved-before-crash', @expires, @at, 86400, @at, @at)
+            """, ("id", request.RequestId), ("customer", request.CustomerId), ("expires", savedAt.AddDays(1)), ("at", savedAt));
+
+        await fixture.Bus.Publish(request);
+        var generated = await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+
+        Assert.Equal("https://portal.upflow-simulator.invalid/p/saved-before-crash", generated.Url);
+        Assert.Equal(savedAt.AddDays(1).ToUnixTimeMilliseconds(), generated.ExpiresAt.ToUnixTimeMilliseconds());
+        Assert.Empty(await fixture.CallsAsync(request.CustomerId));
+    }
+
+    [Fact]
+    public async Task SlowUpflow_AttemptTimeoutIsAFailureNotACancellation()
+    {
+        await fixture.ConfigureSimulatorAsync(new { slowRate = 1.0, slowMs = 5_000 });
+        try
+        {
+            var request = new GeneratePortalLink(Guid.NewGuid(), External("slow"));
+            await fixture.Bus.Publish(request);
+
+            var failed = await fixture.OutcomeAsync<PortalLinkFailed>(request.RequestId);
+            Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, failed.Reason);
+            Assert.Contains("timed out", failed.Message);
+            Assert.DoesNotContain(fixture.Faults, f => f.Message.RequestId == request.RequestId);
+        }
+        finally
+        {
+            await fixture.ConfigureSimulatorAsync(new { slowRate = 0.0 });
+        }
+    }
+
+    [Fact]
+    public async Task RawJsonFromAPublisherWithoutMassTransit_IsConsumed_AndGarbageDoesNotStopTheConsumer()
+    {
+        var request = new GeneratePortalLink(Guid.NewGuid(), External("raw-json"));
+        var factory = new ConnectionFactory { Uri = new Uri(fixture.RabbitMq) };
+        await using (var connection = await factory.CreateConnectionAsync())
+        await using (var channel = await connection.CreateChannelAsync())
+        {
+            var json = new BasicProperties { ContentType = "application/json", Persistent = true };
+            await channel.BasicPublishAsync("", GeneratePortalLinkConsumerDefinition.QueueName, false, json,
+                Encoding.UTF8.GetBytes("{ this is not json"));
+            await channel.BasicPublishAsync("", GeneratePortalLinkConsumerDefinition.QueueName, false, json,
+                Encoding.UTF8.GetBytes($$"""{"requestId":"{{request.RequestId}}","customerId":"{{request.CustomerId}}","expiresIn":600}"""));
+        }
+
+        var generated = await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+        Assert.Equal(request.CustomerId, generated.CustomerId);
+        Assert.Equal(600, Assert.Single(await fixture.CallsAsync(request.CustomerId)).ExpiresIn);
+    }
+
+    [Fact]
+    public async Task WrongCredentials_RejectedAndNamed()
+    {
+        await fixture.ConfigureSimulatorAsync(new { apiSecret = "rotated-secret" });
+        try
+        {
+            var request = new GeneratePortalLink(Guid.NewGuid(), External("credentials"));
+            await fixture.Bus.Publish(request);
+
+            var failed = await fixture.OutcomeAsync<PortalLinkFailed>(request.RequestId);
+            Assert.Equal(PortalLinkFailureReason.Rejected, failed.Reason);
+            Assert.Contains("Upflow:ApiKey", failed.Message);
+            Assert.DoesNotContain(WorkerFixture.ApiSecret, failed.Message);
+        }
+        finally
+        {
+            await fixture.ConfigureSimulatorAsync(new { apiSecret = WorkerFixture.ApiSecret });
+        }
+    }
+
+    private static async Task<T?> WaitUntil<T>(Func<T?> probe) where T : class
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (probe() is not { } found)
+            await Task.Delay(50, limit.Token);
+        return probe();
+    }
+}

@@ -1,0 +1,68 @@
+using Npgsql;
+using Testcontainers.PostgreSql;
+using Testcontainers.RabbitMq;
+
+namespace PortalLinkWorker.Tests.Integration;
+
+/// <summary>
+/// The real PostgreSQL and RabbitMQ the integration tests use: the servers named by <c>PORTALLINK_TEST_POSTGRES</c> and
+/// <c>PORTALLINK_TEST_RABBITMQ</c> (scripts/test.sh starts local ones and sets both), or else containers started through
+/// Testcontainers where a Docker engine answers. Each test run gets a database of its own.
+/// </summary>
+public static class TestServices
+{
+    public const string PostgresVariable = "PORTALLINK_TEST_POSTGRES";
+    public const string RabbitMqVariable = "PORTALLINK_TEST_RABBITMQ";
+
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+    private static (string Postgres, string RabbitMq)? _servers;
+
+    public static async Task<(string Postgres, string RabbitMq)> ServersAsync()
+    {
+        await Gate.WaitAsync();
+        try
+        {
+            return _servers ??= await StartAsync();
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
+    /// <summary>Creates an empty database for one fixture and returns its connection string.</summary>
+    public static async Task<string> CreateDatabaseAsync(string prefix)
+    {
+        var (postgres, _) = await ServersAsync();
+        var name = $"{prefix}_{Guid.NewGuid():N}"[..40];
+        await using (var admin = new NpgsqlConnection(postgres))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+        return new NpgsqlConnectionStringBuilder(postgres) { Database = name }.ConnectionString;
+    }
+
+    private static async Task<(string, string)> StartAsync()
+    {
+        var postgres = Environment.GetEnvironmentVariable(PostgresVariable);
+        var rabbit = Environment.GetEnvironmentVariable(RabbitMqVariable);
+        if (!string.IsNullOrEmpty(postgres) && !string.IsNullOrEmpty(rabbit))
+            return (postgres, rabbit);
+        try
+        {
+            var pg = new PostgreSqlBuilder("postgres:15").Build();
+            var mq = new RabbitMqBuilder("rabbitmq:3.13").Build();
+            await Task.WhenAll(pg.StartAsync(), mq.StartAsync());
+            return (pg.GetConnectionString(), mq.GetConnectionString());
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException(
+                $"The integration tests need a real PostgreSQL and RabbitMQ: set {PostgresVariable} and {RabbitMqVariable} " +
+                "(scripts/test.sh starts local servers and sets both) or run a Docker engine for Testcontainers. " +
+                $"Starting containers failed: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,161 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using PortalLinkContracts;
+using PortalLinkWorker.Hosting;
+using UpflowSimulator;
+
+namespace PortalLinkWorker.Tests.Integration;
+
+/// <summary>
+/// A running worker (in this process, wired exactly as in production) against real RabbitMQ and PostgreSQL and the
+/// Upflow simulator over HTTP, plus an observer bus that publishes requests and collects every outcome event.
+/// </summary>
+public sealed class WorkerFixture : IAsyncLifetime
+{
+    public const string ApiKey = "test-key";
+    public const string ApiSecret = "test-secret-3f9c1a";
+    public const int MaxRetryAttempts = 3;
+    private static readonly TimeSpan OutcomeWait = TimeSpan.FromSeconds(60);
+
+    private WebApplication? _simulator;
+    private IHost? _worker;
+    private IBusControl? _observer;
+    private readonly ConcurrentDictionary<Guid, ConcurrentQueue<object>> _outcomes = new();
+    private readonly ConcurrentQueue<Fault<GeneratePortalLink>> _faults = new();
+    private readonly SemaphoreSlim _arrived = new(0);
+
+    public string Database { get; private set; } = "";
+    public string RabbitMq { get; private set; } = "";
+    public HttpClient Simulator { get; private set; } = null!;
+    public IBus Bus => _observer!;
+    public IReadOnlyCollection<Fault<GeneratePortalLink>> Faults => _faults;
+
+    public async Task InitializeAsync()
+    {
+        (_, RabbitMq) = await TestServices.ServersAsync();
+        Database = await TestServices.CreateDatabaseAsync("portallink_test");
+
+        _simulator = UpflowSimulatorApp.Build(["--urls", "http://127.0.0.1:0", $"--Simulator:ApiKey={ApiKey}", $"--Simulator:ApiSecret={ApiSecret}"]);
+        await _simulator.StartAsync();
+        var simulatorUrl = _simulator.Urls.First();
+        Simulator = new HttpClient { BaseAddress = new Uri(simulatorUrl) };
+
+        var builder = PortalLinkWorkerHost.CreateBuilder([]);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = Database,
+            ["ConnectionStrings:RabbitMq"] = RabbitMq,
+            ["Upflow:BaseUrl"] = $"{simulatorUrl}/v1",
+            ["Upflow:ApiKey"] = ApiKey,
+            ["Upflow:ApiSecret"] = ApiSecret,
+            ["Upflow:MaxRequestsPerSecond"] = "0",
+            ["Upflow:MaxRetryAttempts"] = MaxRetryAttempts.ToString(),
+            ["Upflow:RetryBaseDelay"] = "00:00:00.050",
+            ["Upflow:AttemptTimeout"] = "00:00:01",
+            ["Upflow:TotalTimeout"] = "00:00:15",
+        });
+        builder.AddPortalLinkWorker();
+        _worker = builder.Build();
+
+        _observer = MassTransit.Bus.Factory.CreateUsingRabbitMq(rabbit =>
+        {
+            RabbitMqAddress.TryParse(RabbitMq)!.ApplyTo(rabbit);
+            rabbit.ReceiveEndpoint(new TemporaryEndpointDefinition(), endpoint =>
+            {
+                endpoint.Handler<PortalLinkGenerated>(c => Record(c.Message.RequestId, c.Message));
+                endpoint.Handler<PortalLinkFailed>(c => Record(c.Message.RequestId, c.Message));
+                endpoint.Handler<Fault<GeneratePortalLink>>(c =>
+                {
+                    _faults.Enqueue(c.Message);
+                    return Task.CompletedTask;
+                });
+            });
+        });
+        await _observer.StartAsync();
+        await _worker.StartAsync();
+    }
+
+    private Task Record(Guid requestId, object outcome)
+    {
+        _outcomes.GetOrAdd(requestId, _ => new()).Enqueue(outcome);
+        _arrived.Release();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Every outcome event seen so far for a request.</summary>
+    public IReadOnlyList<object> OutcomesOf(Guid requestId) =>
+        _outcomes.TryGetValue(requestId, out var seen) ? seen.ToList() : [];
+
+    /// <summary>Waits until <paramref name="count"/> outcome events for the request have arrived.</summary>
+    public async Task<IReadOnlyList<object>> WaitForOutcomesAsync(Guid requestId, int count = 1)
+    {
+        using var limit = new CancellationTokenSource(OutcomeWait);
+        while (OutcomesOf(requestId).Count < count)
+        {
+            try
+            {
+                await _arrived.WaitAsync(TimeSpan.FromMilliseconds(200), limit.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"No {count} outcome(s) for request {requestId} within {OutcomeWait.TotalSeconds} s; saw {OutcomesOf(requestId).Count}.");
+            }
+        }
+        return OutcomesOf(requestId);
+    }
+
+    public async Task<T> OutcomeAsync<T>(Guid requestId) => Assert.IsType<T>((await WaitForOutcomesAsync(requestId))[0]);
+
+    public async Task<IReadOnlyList<CallRecord>> CallsAsync(string? customerId = null) =>
+        (await Simulator.GetFromJsonAsync<List<CallRecord>>(
+            customerId is null ? "/_simulator/calls" : $"/_simulator/calls?customerId={Uri.EscapeDataString(customerId)}"))!;
+
+    public async Task ConfigureSimulatorAsync(object changes) =>
+        (await Simulator.PutAsJsonAsync("/_simulator/config", changes)).EnsureSuccessStatusCode();
+
+    public async Task<Dictionary<string, object?>?> RowAsync(Guid requestId)
+    {
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var select = new NpgsqlCommand("SELECT * FROM portal_links WHERE request_id = @id", connection);
+        select.Parameters.AddWithValue("id", requestId);
+        await using var reader = await select.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+            return null;
+        return Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName, i => reader.IsDBNull(i) ? null : reader.GetValue(i));
+    }
+
+    public async Task ExecuteSqlAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+            command.Parameters.AddWithValue(name, value);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_worker is not null)
+        {
+            await _worker.StopAsync();
+            _worker.Dispose();
+        }
+        if (_observer is not null)
+            await _observer.StopAsync();
+        if (_simulator is not null)
+            await _simulator.DisposeAsync();
+        Simulator.Dispose();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class WorkerCollection : ICollectionFixture<WorkerFixture>
+{
+    public const string Name = "worker";
+}

@@ -1,0 +1,138 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using PortalLinkContracts;
+using PortalLinkWorker.Upflow;
+
+namespace PortalLinkWorker.Tests.Upflow;
+
+/// <summary>How the client turns Upflow's answers into outcomes. The HTTP server is a fake here (this tests the
+/// classification, not HTTP); the integration tests drive the same client against the simulator over real HTTP.</summary>
+[Trait("Category", "Unit")]
+public sealed class UpflowClientTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+
+    private sealed class FixedAnswer(HttpStatusCode status, string body) : HttpMessageHandler
+    {
+        public HttpRequestMessage? Request { get; private set; }
+        public string? RequestBody { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Request = request;
+            RequestBody = request.Content is null ? null : await request.Content.ReadAsStringAsync(cancellationToken);
+            return new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        }
+    }
+
+    private sealed class Unreachable(Exception error) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromException<HttpResponseMessage>(error);
+    }
+
+    private static UpflowClient Client(HttpMessageHandler handler) =>
+        new(new HttpClient(handler) { BaseAddress = new Uri("https://upflow.test/v1/") },
+            Options.Create(new UpflowOptions()), new FakeTimeProvider(Now), NullLogger<UpflowClient>.Instance);
+
+    [Fact]
+    public async Task Create_200WithUrl_IssuedWithExpiryFromExpiresIn()
+    {
+        var handler = new FixedAnswer(HttpStatusCode.OK, """{"url":"https://portal.test/p/abc"}""");
+        var result = await Client(handler).CreatePortalLinkAsync("external:ACME/42 #1", 3600, null, CancellationToken.None);
+
+        var issued = Assert.IsType<UpflowResult.Issued>(result);
+        Assert.Equal("https://portal.test/p/abc", issued.Url);
+        Assert.Equal(Now.AddSeconds(3600), issued.ExpiresAt);
+        Assert.Equal("/v1/customers/external:ACME%2F42%20%231/portal", handler.Request!.RequestUri!.AbsolutePath);
+        Assert.Equal("""{"expiresIn":3600}""", handler.RequestBody);
+    }
+
+    [Fact]
+    public async Task Create_FrameAncestorsGiven_SentInBody()
+    {
+        var handler = new FixedAnswer(HttpStatusCode.OK, """{"url":"https://portal.test/p/abc"}""");
+        await Client(handler).CreatePortalLinkAsync("external:1", 86400, "a.example b.example", CancellationToken.None);
+        Assert.Equal("""{"expiresIn":86400,"frameAncestors":"a.example b.example"}""", handler.RequestBody);
+    }
+
+    [Fact]
+    public async Task Create_ResponseCarriesExpiry_ItWins()
+    {
+        var handler = new FixedAnswer(HttpStatusCode.OK, """{"url":"https://portal.test/p/abc","expiresAt":"2026-12-01T00:00:00Z"}""");
+        var issued = Assert.IsType<UpflowResult.Issued>(await Client(handler).CreatePortalLinkAsync("external:1", 60, null, CancellationToken.None));
+        Assert.Equal(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero), issued.ExpiresAt);
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.NotFound, PortalLinkFailureReason.CustomerNotFound)]
+    [InlineData(HttpStatusCode.BadRequest, PortalLinkFailureReason.Rejected)]
+    [InlineData(HttpStatusCode.UnprocessableEntity, PortalLinkFailureReason.Rejected)]
+    [InlineData(HttpStatusCode.Conflict, PortalLinkFailureReason.Rejected)]
+    [InlineData(HttpStatusCode.Unauthorized, PortalLinkFailureReason.Rejected)]
+    [InlineData(HttpStatusCode.Forbidden, PortalLinkFailureReason.Rejected)]
+    [InlineData(HttpStatusCode.TooManyRequests, PortalLinkFailureReason.UpflowUnavailable)]
+    [InlineData(HttpStatusCode.RequestTimeout, PortalLinkFailureReason.UpflowUnavailable)]
+    [InlineData(HttpStatusCode.InternalServerError, PortalLinkFailureReason.UpflowUnavailable)]
+    [InlineData(HttpStatusCode.ServiceUnavailable, PortalLinkFailureReason.UpflowUnavailable)]
+    public async Task Create_ErrorStatus_ClassifiedByReason(HttpStatusCode status, string reason)
+    {
+        var result = await Client(new FixedAnswer(status, """{"message":"told you\nso"}""")).CreatePortalLinkAsync("external:1", 60, null, CancellationToken.None);
+        var refused = Assert.IsType<UpflowResult.Refused>(result);
+        Assert.Equal(reason, refused.Reason);
+        Assert.Equal((int)status, refused.StatusCode);
+        Assert.DoesNotContain('\n', refused.Message);
+    }
+
+    [Fact]
+    public async Task Create_Credentials401_MessageNamesTheSettings()
+    {
+        var refused = Assert.IsType<UpflowResult.Refused>(
+            await Client(new FixedAnswer(HttpStatusCode.Unauthorized, "{}")).CreatePortalLinkAsync("external:1", 60, null, CancellationToken.None));
+        Assert.Contains("Upflow:ApiKey", refused.Message);
+    }
+
+    [Theory]
+    [InlineData("""{"link":"https://portal.test/p/abc","id":"x"}""", "fields received: link, id")]
+    [InlineData("""{}""", "fields received: none")]
+    [InlineData("""not json""", "not JSON")]
+    [InlineData("""["https://portal.test"]""", "Array")]
+    [InlineData("""{"url":"javascript:alert(1)"}""", "not an absolute http(s) URL")]
+    public async Task Create_200WithoutUsableUrl_FailsNamingWhatCame(string body, string expected)
+    {
+        var refused = Assert.IsType<UpflowResult.Refused>(
+            await Client(new FixedAnswer(HttpStatusCode.OK, body)).CreatePortalLinkAsync("external:1", 60, null, CancellationToken.None));
+        Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, refused.Reason);
+        Assert.Contains(expected, refused.Message);
+    }
+
+    [Fact]
+    public async Task Create_TimeoutThatIsNotOurCancellation_IsUnavailableNotCancellation()
+    {
+        // HttpClient's timeout surfaces as TaskCanceledException; MassTransit would take it for a cancellation.
+        var result = await Client(new Unreachable(new TaskCanceledException("timeout"))).CreatePortalLinkAsync("external:1", 60, null, CancellationToken.None);
+        Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, Assert.IsType<UpflowResult.Refused>(result).Reason);
+    }
+
+    [Fact]
+    public async Task Create_ConnectionRefused_IsUnavailable()
+    {
+        var result = await Client(new Unreachable(new HttpRequestException(HttpRequestError.ConnectionError, "refused")))
+            .CreatePortalLinkAsync("external:1", 60, null, CancellationToken.None);
+        var refused = Assert.IsType<UpflowResult.Refused>(result);
+        Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, refused.Reason);
+        Assert.Contains("ConnectionError", refused.Message);
+    }
+
+    [Fact]
+    public async Task Create_OurOwnCancellation_Propagates()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            Client(new Unreachable(new TaskCanceledException())).CreatePortalLinkAsync("external:1", 60, null, cancelled.Token));
+    }
+}

@@ -6,8 +6,6 @@ namespace UpflowSimulator;
 /// <summary>The unauthenticated <c>/_simulator/*</c> endpoints used by tests and demos to inspect and steer the simulator.</summary>
 internal static class AdminEndpoints
 {
-    private const string MaskedSecret = "***";
-
     public static void Map(IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/_simulator");
@@ -27,7 +25,7 @@ internal static class AdminEndpoints
             return Results.NoContent();
         });
 
-        group.MapGet("/config", (SimulatorState state) => Results.Json(Masked(state.Options)));
+        group.MapGet("/config", (SimulatorState state) => Results.Json(OptionsJson.Masked(state.Options)));
 
         group.MapPut("/config", PutConfigAsync);
     }
@@ -46,49 +44,20 @@ internal static class AdminEndpoints
 
         if (changes is null)
         {
-            return Problem(StatusCodes.Status400BadRequest, "The body must be a JSON object of option names (camelCase) and values");
+            return Message(StatusCodes.Status400BadRequest, "The body must be a JSON object of option names (camelCase) and values");
         }
 
-        var merged = JsonSerializer.SerializeToNode(state.Options, JsonSerializerOptions.Web)!.AsObject();
-        foreach (var (name, value) in changes)
+        var options = OptionsJson.Merge(state.Options, changes, out var error);
+        if (options is null)
         {
-            var known = merged.Select(p => p.Key).FirstOrDefault(key => string.Equals(key, name, StringComparison.OrdinalIgnoreCase));
-            if (known is null)
-            {
-                return Problem(StatusCodes.Status400BadRequest, $"Unknown option '{name}'; known options: {string.Join(", ", merged.Select(p => p.Key))}");
-            }
-
-            merged[known] = value?.DeepClone();
+            return Message(StatusCodes.Status400BadRequest, error!);
         }
 
-        SimulatorOptions? options;
-        try
-        {
-            options = merged.Deserialize<SimulatorOptions>(JsonSerializerOptions.Web);
-        }
-        catch (JsonException exception)
-        {
-            return Problem(StatusCodes.Status400BadRequest, $"Invalid option value: {exception.Message}");
-        }
-
-        var error = options is null ? "options must not be null" : options.Validate();
-        if (error is not null)
-        {
-            return Problem(StatusCodes.Status400BadRequest, error);
-        }
-
-        state.Replace(options!);
-        var view = Masked(options!);
-        loggerFactory.CreateLogger(typeof(AdminEndpoints)).LogInformation("Simulator options replaced: {Options}", view.ToJsonString());
+        state.Replace(options);
+        var view = OptionsJson.Masked(options);
+        loggerFactory.CreateLogger(typeof(AdminEndpoints).FullName!).LogInformation("Simulator options replaced: {Options}", view.ToJsonString());
         return Results.Json(view);
     }
 
-    private static JsonObject Masked(SimulatorOptions options)
-    {
-        var view = JsonSerializer.SerializeToNode(options, JsonSerializerOptions.Web)!.AsObject();
-        view["apiSecret"] = MaskedSecret;
-        return view;
-    }
-
-    private static IResult Problem(int status, string message) => Results.Json(new { message }, statusCode: status);
+    private static IResult Message(int status, string message) => Results.Json(new { message }, statusCode: status);
 }

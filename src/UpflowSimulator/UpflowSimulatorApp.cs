@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace UpflowSimulator;
 
 /// <summary>
@@ -34,6 +36,11 @@ public static class UpflowSimulatorApp
             ContentRootPath = AppContext.BaseDirectory,
         });
 
+        // appsettings.json carries the default Urls and is read after the ASPNETCORE_ variables, so those are
+        // added again to let ASPNETCORE_URLS override it; the command line is added again to stay on top.
+        builder.Configuration.AddEnvironmentVariables("ASPNETCORE_");
+        builder.Configuration.AddCommandLine(args);
+
         var options = ReadOptions(builder.Configuration);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(services => new SimulatorState(options, services.GetRequiredService<TimeProvider>()));
@@ -63,6 +70,14 @@ public static class UpflowSimulatorApp
         var section = configuration.GetSection(SimulatorOptions.SectionName);
         var options = section.Get<SimulatorOptions>() ?? new SimulatorOptions();
         var error = options.Validate();
+
+        // The binder appends configured list items to the default prefixes; configured prefixes replace them instead.
+        if (error is null && section.GetSection(nameof(SimulatorOptions.UnknownCustomerPrefixes)).Get<string[]>() is { } prefixes)
+        {
+            var changes = new JsonObject { ["unknownCustomerPrefixes"] = new JsonArray([.. prefixes.Select(p => JsonValue.Create(p))]) };
+            options = OptionsJson.Merge(options, changes, out error) ?? options;
+        }
+
         return error is null
             ? options
             : throw new InvalidOperationException($"Invalid {SimulatorOptions.SectionName} configuration: {error}");

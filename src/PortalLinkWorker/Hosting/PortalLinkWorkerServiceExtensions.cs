@@ -29,7 +29,8 @@ public static class PortalLinkWorkerServiceExtensions
     {
         builder.Services.AddSerilog((_, log) => log
             .ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext());
+            .Enrich.FromLogContext()
+            .Enrich.With<RequestContextEnricher>());
         return builder;
     }
 

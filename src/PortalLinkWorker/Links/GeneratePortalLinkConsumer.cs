@@ -75,7 +75,7 @@ public sealed partial class GeneratePortalLinkConsumer(
                     link.ExpiresAt = PostgresTime.Truncate(issued.ExpiresAt);
                     link.GeneratedAt = PostgresTime.Truncate(issued.IssuedAt);
                     link.UpdatedAt = Now();
-                    LogGenerated(logger, issued.ExpiresAt);
+                    LogGenerated(logger, link.ExpiresAt.Value);
                     break;
                 case UpflowResult.Refused refused:
                     LogRefused(logger, refused.Reason, refused.Message);

@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -29,9 +31,9 @@ public sealed partial class DatabaseMigrator(
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<PortalLinkDbContext>();
-                var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+                await CreateHistoryTableAsync(db, cancellationToken);
                 await db.Database.MigrateAsync(cancellationToken);
-                LogMigrated(logger, pending.Count);
+                LogMigrated(logger, (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).LastOrDefault() ?? "none");
                 return;
             }
             catch (NpgsqlException e) when (e.IsTransient && time.GetUtcNow() < deadline)
@@ -42,8 +44,22 @@ public sealed partial class DatabaseMigrator(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Database schema up to date ({Applied} migrations applied)")]
-    private static partial void LogMigrated(ILogger logger, int applied);
+    /// <summary>On a new database Npgsql's provider reads the history table before creating it and EF Core logs the
+    /// failed read as an error (npgsql/efcore.pg#3407), which alarms whoever reads the log; creating it first avoids that.
+    /// Two replicas may race here: the loser's "already exists" is harmless.</summary>
+    private static async Task CreateHistoryTableAsync(PortalLinkDbContext db, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.Database.ExecuteSqlRawAsync(db.GetService<IHistoryRepository>().GetCreateIfNotExistsScript(), cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable)
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database schema up to date (latest migration {Migration})")]
+    private static partial void LogMigrated(ILogger logger, string migration);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL not reachable yet, retrying: {Error}")]
     private static partial void LogWaiting(ILogger logger, string error);

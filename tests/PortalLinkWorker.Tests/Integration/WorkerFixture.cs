@@ -44,22 +44,8 @@ public sealed class WorkerFixture : IAsyncLifetime
         var simulatorUrl = _simulator.Urls.First();
         Simulator = new HttpClient { BaseAddress = new Uri(simulatorUrl) };
 
-        var builder = PortalLinkWorkerHost.CreateBuilder([]);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = Database,
-            ["ConnectionStrings:RabbitMq"] = RabbitMq,
-            ["Upflow:BaseUrl"] = $"{simulatorUrl}/v1",
-            ["Upflow:ApiKey"] = ApiKey,
-            ["Upflow:ApiSecret"] = ApiSecret,
-            ["Upflow:MaxRequestsPerSecond"] = "0",
-            ["Upflow:MaxRetryAttempts"] = MaxRetryAttempts.ToString(),
-            ["Upflow:RetryBaseDelay"] = "00:00:00.050",
-            ["Upflow:AttemptTimeout"] = "00:00:01",
-            ["Upflow:TotalTimeout"] = "00:00:15",
-        });
-        builder.AddPortalLinkWorker();
-        _worker = builder.Build();
+        SimulatorUrl = simulatorUrl;
+        _worker = BuildWorker();
 
         _observer = MassTransit.Bus.Factory.CreateUsingRabbitMq(rabbit =>
         {
@@ -76,6 +62,45 @@ public sealed class WorkerFixture : IAsyncLifetime
             });
         });
         await _observer.StartAsync();
+        await _worker.StartAsync();
+    }
+
+    public string SimulatorUrl { get; private set; } = "";
+
+    /// <summary>The worker's settings, as environment variables for a worker started as a child process.</summary>
+    public IReadOnlyDictionary<string, string> WorkerSettings => new Dictionary<string, string>
+    {
+        ["ConnectionStrings:Postgres"] = Database,
+        ["ConnectionStrings:RabbitMq"] = RabbitMq,
+        ["Upflow:BaseUrl"] = $"{SimulatorUrl}/v1",
+        ["Upflow:ApiKey"] = ApiKey,
+        ["Upflow:ApiSecret"] = ApiSecret,
+        ["Upflow:MaxRequestsPerSecond"] = "0",
+        ["Upflow:MaxRetryAttempts"] = MaxRetryAttempts.ToString(),
+        ["Upflow:RetryBaseDelay"] = "00:00:00.050",
+        ["Upflow:AttemptTimeout"] = "00:00:01",
+        ["Upflow:TotalTimeout"] = "00:00:15",
+    };
+
+    private IHost BuildWorker()
+    {
+        var builder = PortalLinkWorkerHost.CreateBuilder([]);
+        builder.Configuration.AddInMemoryCollection(WorkerSettings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)));
+        builder.AddPortalLinkWorker();
+        return builder.Build();
+    }
+
+    /// <summary>Stops the in-process worker, for tests that run their own worker processes.</summary>
+    public async Task StopWorkerAsync()
+    {
+        await _worker!.StopAsync();
+        _worker.Dispose();
+        _worker = null;
+    }
+
+    public async Task StartWorkerAsync()
+    {
+        _worker ??= BuildWorker();
         await _worker.StartAsync();
     }
 

@@ -54,6 +54,7 @@ public static class PortalLinkWorkerServiceExtensions
 
     public static IServiceCollection AddPortalLinkBus(this IServiceCollection services)
     {
+        services.AddSingleton<ConsumptionSwitch>();
         services.AddMassTransit(bus =>
         {
             bus.AddConsumer<GeneratePortalLinkConsumer, GeneratePortalLinkConsumerDefinition>();

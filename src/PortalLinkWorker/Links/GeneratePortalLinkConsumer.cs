@@ -17,6 +17,9 @@ public sealed partial class GeneratePortalLinkConsumer(
     PortalLinkDbContext db,
     PortalLinkStore store,
     UpflowClient upflow,
+    UpflowProbe probe,
+    UpflowAvailability availability,
+    ConsumptionSwitch consumption,
     IOptions<UpflowOptions> upflowOptions,
     TimeProvider time,
     ILogger<GeneratePortalLinkConsumer> logger) : IConsumer<GeneratePortalLink>
@@ -66,8 +69,18 @@ public sealed partial class GeneratePortalLinkConsumer(
         }
         else
         {
-            var expiresIn = request.ExpiresIn ?? UpflowOptions.DefaultExpiresInSeconds;
-            switch (await upflow.CreatePortalLinkAsync(customerId, expiresIn, request.FrameAncestors, ct))
+            // Never two calls for the same customer at once, in any replica (Upflow asks clients not to work on two
+            // entities of one customer at a time); the lock ends with the transaction, or with the session on a crash.
+            await store.LockCustomerAsync(customerId, ct);
+            var result = await CallUpflowAsync(request, customerId, ct);
+            if (result is null)
+            {
+                // Upflow calls are paused: no outcome. The row stays pending, the message goes back to the queue.
+                await transaction.RollbackAsync(ct);
+                await context.Send(context.ReceiveContext.InputAddress, request);
+                return;
+            }
+            switch (result)
             {
                 case UpflowResult.Issued issued:
                     link.Status = PortalLinkStatus.Generated;
@@ -88,6 +101,42 @@ public sealed partial class GeneratePortalLinkConsumer(
         await transaction.CommitAsync(ct);
         // Crash window: the outcome is committed but not yet published; the redelivery re-publishes it.
         await PublishOutcome(context, link, customerId);
+    }
+
+    /// <summary>The Upflow outcome, or null when Upflow calls are paused and the message must wait in the queue: a long
+    /// 429 pause, refused credentials, or an outage. A message whose retries ran out fails as UpflowUnavailable only when
+    /// a probe shows that Upflow answers others: no message fails because Upflow is down for everyone.</summary>
+    private async Task<UpflowResult?> CallUpflowAsync(GeneratePortalLink request, string customerId, CancellationToken ct)
+    {
+        try
+        {
+            var result = await upflow.CreatePortalLinkAsync(request.RequestId, customerId,
+                request.ExpiresIn ?? UpflowOptions.DefaultExpiresInSeconds, request.FrameAncestors, ct);
+            if (result is UpflowResult.Refused { IsTransient: true })
+            {
+                switch (await probe.ProbeAsync(ct))
+                {
+                    case UpflowProbe.Answer.Down:
+                        availability.ReportOutage();
+                        return Paused(new UpflowPausedException("Upflow is down for everyone", null));
+                    case UpflowProbe.Answer.CredentialsRejected:
+                        availability.ReportCredentialsRejected((int)System.Net.HttpStatusCode.Unauthorized);
+                        return Paused(new UpflowPausedException("Upflow refused the credentials", null));
+                }
+            }
+            return result;
+        }
+        catch (UpflowPausedException paused)
+        {
+            return Paused(paused);
+        }
+    }
+
+    private UpflowResult? Paused(UpflowPausedException paused)
+    {
+        LogHandedBack(logger, paused.Message);
+        consumption.Pause(paused.Until);
+        return null;
     }
 
     private DateTimeOffset Now() => PostgresTime.Truncate(time.GetUtcNow());
@@ -132,6 +181,9 @@ public sealed partial class GeneratePortalLinkConsumer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request rejected before calling Upflow: {Problem}")]
     private static partial void LogInvalid(ILogger logger, string problem);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Back to the queue, consumption paused: {Why}")]
+    private static partial void LogHandedBack(ILogger logger, string why);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Request already {Status}; re-publishing the stored outcome without calling Upflow")]
     private static partial void LogRepublished(ILogger logger, string status);

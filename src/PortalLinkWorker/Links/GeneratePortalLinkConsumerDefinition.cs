@@ -22,6 +22,8 @@ public sealed class GeneratePortalLinkConsumerDefinition : ConsumerDefinition<Ge
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<GeneratePortalLinkConsumer> consumerConfigurator, IRegistrationContext context)
     {
+        // Lets the switch stop this endpoint while Upflow calls are paused and start it again after.
+        endpointConfigurator.ConnectReceiveEndpointObserver(context.GetRequiredService<ConsumptionSwitch>());
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
             rabbit.PrefetchCount = _options.PrefetchCount;
 

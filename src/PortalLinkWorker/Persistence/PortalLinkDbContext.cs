@@ -5,6 +5,7 @@ namespace PortalLinkWorker.Persistence;
 public sealed class PortalLinkDbContext(DbContextOptions<PortalLinkDbContext> options) : DbContext(options)
 {
     public DbSet<PortalLink> PortalLinks => Set<PortalLink>();
+    public DbSet<RateBudgetRecord> RateBudgets => Set<RateBudgetRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -29,5 +30,16 @@ public sealed class PortalLinkDbContext(DbContextOptions<PortalLinkDbContext> op
         link.Ignore(l => l.IsFinal);
         link.HasIndex(l => l.CustomerId).HasDatabaseName("ix_portal_links_customer_id");
         link.HasIndex(l => l.CampaignId).HasDatabaseName("ix_portal_links_campaign_id").HasFilter("campaign_id IS NOT NULL");
+
+        var budget = modelBuilder.Entity<RateBudgetRecord>();
+        budget.ToTable("upflow_rate_budgets");
+        budget.HasKey(b => b.Account).HasName("pk_upflow_rate_budgets");
+        budget.Property(b => b.Account).HasColumnName("account");
+        budget.Property(b => b.Tokens).HasColumnName("tokens");
+        budget.Property(b => b.RefilledAt).HasColumnName("refilled_at");
+        budget.Property(b => b.PausedUntil).HasColumnName("paused_until");
+        budget.Property(b => b.Rate).HasColumnName("rate");
+        budget.Property(b => b.RateChangedAt).HasColumnName("rate_changed_at");
+        budget.Property(b => b.UpdatedAt).HasColumnName("updated_at");
     }
 }

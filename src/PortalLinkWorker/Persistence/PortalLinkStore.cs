@@ -25,5 +25,14 @@ public sealed class PortalLinkStore(PortalLinkDbContext db)
         return rows.Single();
     }
 
+    /// <summary>A transaction-scoped advisory lock on the customer: a second request for the same customer, in this
+    /// process or another replica, waits until the first one's transaction ends. Hash collisions only make two customers
+    /// wait for each other now and then.</summary>
+    public Task LockCustomerAsync(string customerId, CancellationToken cancellationToken) =>
+        db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({customerId}, {CustomerLockSeed}))", cancellationToken);
+
+    /// <summary>Keeps the customer locks apart from any other advisory locks in the same database.</summary>
+    private const long CustomerLockSeed = 0x506f7274616c;
+
     public Task SaveAsync(CancellationToken cancellationToken) => db.SaveChangesAsync(cancellationToken);
 }

@@ -24,13 +24,19 @@ public sealed partial class UpflowClient(
     /// <summary>How much of an error body to quote in a failure message.</summary>
     private const int MaxQuotedErrorLength = 300;
 
+    /// <summary>Carries the request id to the pipeline, which counts failures per message to tell an outage from one
+    /// customer's trouble.</summary>
+    public static readonly HttpRequestOptionsKey<Guid> RequestIdOption = new("PortalLinkWorker.RequestId");
+
     private static readonly JsonSerializerOptions BodyJson = new()
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>Asks Upflow for a link. Throws <see cref="UpflowPausedException"/> when Upflow calls are paused (a long
+    /// 429 pause, an outage, refused credentials): that is no outcome for the request, which must be tried later.</summary>
     public async Task<UpflowResult> CreatePortalLinkAsync(
-        string customerId, int expiresIn, string? frameAncestors, CancellationToken cancellationToken)
+        Guid requestId, string customerId, int expiresIn, string? frameAncestors, CancellationToken cancellationToken)
     {
         var calledAt = time.GetUtcNow();
         var body = JsonSerializer.SerializeToUtf8Bytes(
@@ -40,6 +46,7 @@ public sealed partial class UpflowClient(
             // Bytes, not a stream: the retry pipeline sends the same request again.
             Content = new ByteArrayContent(body) { Headers = { ContentType = new("application/json") } },
         };
+        request.Options.Set(RequestIdOption, requestId);
 
         HttpResponseMessage response;
         try
@@ -75,9 +82,9 @@ public sealed partial class UpflowClient(
                 return new UpflowResult.Refused(PortalLinkFailureReason.CustomerNotFound,
                     $"Upflow has no customer with this id (404){said}", status);
             case HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden:
+                // The worker's configuration is wrong, not the request: it must never fail a customer's link.
                 LogCredentialsRefused(logger, status);
-                return new UpflowResult.Refused(PortalLinkFailureReason.Rejected,
-                    $"Upflow refused the worker's credentials ({status}); the operator must fix Upflow:ApiKey / Upflow:ApiSecret.", status);
+                throw new UpflowPausedException($"Upflow refused the credentials ({status})", null);
             case HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests:
             case >= HttpStatusCode.InternalServerError:
                 return new UpflowResult.Refused(PortalLinkFailureReason.UpflowUnavailable,

@@ -1,83 +1,88 @@
-using System.Threading.RateLimiting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
+using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Upflow;
 
-/// <summary>Registers <see cref="UpflowClient"/> with its resilience pipeline.</summary>
+/// <summary>Registers <see cref="UpflowClient"/> with its resilience pipeline, the shared rate budget, and the probe.</summary>
 public static class UpflowHttpClientRegistration
 {
-    /// <summary>Most callers queued for the rate budget or a concurrency slot; beyond it a call fails fast as
-    /// unavailable instead of queueing without bound. Far above any consumer concurrency.</summary>
+    /// <summary>Most callers queued for a concurrency slot; beyond it a call fails fast as unavailable instead of
+    /// queueing without bound. Far above any consumer concurrency.</summary>
     private const int MaxQueuedCalls = 10_000;
 
     public static IServiceCollection AddUpflowClient(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.AddHttpClient<UpflowClient>((sp, http) =>
-            {
-                var options = sp.GetRequiredService<IOptions<UpflowOptions>>().Value;
-                http.BaseAddress = new Uri(options.BaseUrl.AbsoluteUri.TrimEnd('/') + "/");
-                // Polly owns every timeout (see the pipeline below); HttpClient's own would surface as a cancellation.
-                http.Timeout = Timeout.InfiniteTimeSpan;
-                http.DefaultRequestHeaders.Add("X-Api-Key", options.ApiKey);
-                http.DefaultRequestHeaders.Add("X-Api-Secret", options.ApiSecret);
-                http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
-            })
+        services.AddMetrics();
+        services.TryAddSingleton<IRateBudgetStore, PostgresRateBudgetStore>();
+        services.AddSingleton<RateBudget>();
+        services.AddSingleton<UpflowAvailability>();
+        services.AddSingleton<UpflowProbe>();
+        services.AddHostedService(sp => sp.GetRequiredService<UpflowProbe>());
+
+        services.AddHttpClient<UpflowClient>(ConfigureUpflow)
             // The default HttpClient loggers would print every request URI; our own log lines say what matters
             // (request id, customer id, status) and nothing of the response.
             .RemoveAllLoggers()
             .AddResilienceHandler("upflow", (pipeline, context) =>
-                Build(pipeline, context.ServiceProvider.GetRequiredService<IOptions<UpflowOptions>>().Value,
-                    context.ServiceProvider.GetRequiredService<TimeProvider>()));
+            {
+                var sp = context.ServiceProvider;
+                Build(pipeline, sp.GetRequiredService<IOptions<UpflowOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<RateBudget>(), sp.GetRequiredService<UpflowAvailability>());
+            });
+        services.AddHttpClient(UpflowProbe.ClientName, ConfigureUpflow)
+            .RemoveAllLoggers()
+            .AddResilienceHandler("upflow-probe", (pipeline, context) =>
+                pipeline.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<UpflowOptions>>().Value.AttemptTimeout));
         return services;
     }
 
+    private static void ConfigureUpflow(IServiceProvider services, HttpClient http)
+    {
+        var options = services.GetRequiredService<IOptions<UpflowOptions>>().Value;
+        http.BaseAddress = new Uri(options.BaseUrl.AbsoluteUri.TrimEnd('/') + "/");
+        // Polly owns every timeout (see the pipeline below); HttpClient's own would surface as a cancellation.
+        http.Timeout = Timeout.InfiniteTimeSpan;
+        http.DefaultRequestHeaders.Add("X-Api-Key", options.ApiKey);
+        http.DefaultRequestHeaders.Add("X-Api-Secret", options.ApiSecret);
+        http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
+    }
+
     /// <summary>
-    /// Order, outermost first: total timeout → retry → concurrency limit → token bucket → attempt timeout.
-    /// The limits sit inside the retry, unlike the usual order, because every attempt spends Upflow's budget,
-    /// not only the first.
+    /// Order, outermost first: total timeout → retry → concurrency limit → <see cref="UpflowCallGate"/> (rate budget,
+    /// pauses, 429s) → attempt timeout. The budget sits inside the retry, unlike the usual order, because every attempt
+    /// spends Upflow's budget, not only the first; the attempt timeout sits inside the gate so that waiting for the
+    /// budget is not mistaken for a slow Upflow.
     /// </summary>
-    internal static void Build(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, UpflowOptions options, TimeProvider time)
+    internal static void Build(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, UpflowOptions options, TimeProvider time,
+        RateBudget budget, UpflowAvailability availability)
     {
         pipeline.AddTimeout(options.TotalTimeout);
-        pipeline.AddRetry(new HttpRetryStrategyOptions
+        if (options.MaxRetryAttempts > 0)
         {
-            MaxRetryAttempts = options.MaxRetryAttempts,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = options.RetryBaseDelay,
-            // Polly's own Retry-After handling waits as long as the server says, without a cap.
-            ShouldRetryAfterHeader = false,
-            DelayGenerator = args =>
+            pipeline.AddRetry(new HttpRetryStrategyOptions
             {
-                if (args.Outcome.Result is { } response && RetryAfterHeader.Read(response.Headers, time.GetUtcNow()) is { } wait)
-                    return ValueTask.FromResult<TimeSpan?>(wait < options.MaxRetryAfter ? wait : options.MaxRetryAfter);
-                return ValueTask.FromResult<TimeSpan?>(null);
-            },
-        });
+                MaxRetryAttempts = options.MaxRetryAttempts,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryBaseDelay,
+                // Polly's own Retry-After handling waits as long as the server says, without a cap.
+                ShouldRetryAfterHeader = false,
+                DelayGenerator = args =>
+                {
+                    if (args.Outcome.Result is { } response && RetryAfterHeader.Read(response.Headers, time.GetUtcNow()) is { } wait)
+                        return ValueTask.FromResult<TimeSpan?>(wait < options.MaxRetryAfter ? wait : options.MaxRetryAfter);
+                    return ValueTask.FromResult<TimeSpan?>(null);
+                },
+            });
+        }
         pipeline.AddConcurrencyLimiter(options.MaxConcurrentRequests, MaxQueuedCalls);
-        if (options.MaxRequestsPerSecond > 0)
-            pipeline.AddRateLimiter(CreateTokenBucket(options.MaxRequestsPerSecond));
+        pipeline.AddStrategy(_ => new UpflowCallGate(budget, availability, options, time), new UpflowCallGateOptions());
         pipeline.AddTimeout(options.AttemptTimeout);
     }
 
-    /// <summary>One token every 1/rate seconds, refilled at least every 10 ms so high rates stay smooth; the bucket
-    /// holds one second's worth, Upflow counting its limit per minute.</summary>
-    internal static TokenBucketRateLimiter CreateTokenBucket(double requestsPerSecond)
-    {
-        var period = TimeSpan.FromSeconds(Math.Max(1 / requestsPerSecond, 0.01));
-        var tokensPerPeriod = Math.Max(1, (int)Math.Round(requestsPerSecond * period.TotalSeconds));
-        return new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = Math.Max(1, (int)Math.Ceiling(requestsPerSecond)),
-            TokensPerPeriod = tokensPerPeriod,
-            ReplenishmentPeriod = period,
-            QueueLimit = MaxQueuedCalls,
-            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-            AutoReplenishment = true,
-        });
-    }
+    private sealed class UpflowCallGateOptions : ResilienceStrategyOptions;
 }

@@ -63,4 +63,45 @@ public sealed class UpflowOptions
     /// must not hold a consumer for an hour.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The lowest the adaptive rate goes after repeated 429s. Default 0.5 requests per second.</summary>
+    [Range(0.01, 100_000)]
+    public double MinRequestsPerSecond { get; set; } = 0.5;
+
+    /// <summary>What a 429 multiplies the effective rate by (multiplicative decrease). Default 0.75.</summary>
+    [Range(0.1, 0.99)]
+    public double RateDecreaseFactor { get; set; } = 0.75;
+
+    /// <summary>What the effective rate regains per <see cref="RateIncreaseInterval"/> without a 429, as a fraction of
+    /// <see cref="MaxRequestsPerSecond"/> (additive increase). Default 0.05.</summary>
+    [Range(0.001, 1)]
+    public double RateIncreaseStep { get; set; } = 0.05;
+
+    /// <summary>How often the effective rate takes one additive step back up. Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan RateIncreaseInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The most tokens the shared bucket holds, as seconds of the rate (at least one token). Default 0.2 s, so that
+    /// no 5-second window sees more than 5.2 seconds' worth of calls.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
+    public TimeSpan BurstWindow { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest a message waits in memory for the budget or a pause to end. Beyond it the message goes back to the
+    /// queue and consumption pauses: long waits in memory hold consumer slots (and, with MassTransit, can keep an
+    /// endpoint from reconnecting after a broker restart). Default 10 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan MaxInMemoryWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Transient failures in a row, across different messages, that mean Upflow is down for everyone: consumption
+    /// pauses instead of failing messages. Default 5.</summary>
+    [Range(1, 1_000)]
+    public int OutageFailureThreshold { get; set; } = 5;
+
+    /// <summary>How often a paused worker asks Upflow whether it is back (outage, or a long 429 pause). Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan OutageProbeInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often a worker paused on rejected credentials (401/403) tries them again. Default 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan CredentialsProbeInterval { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -80,6 +80,9 @@ public sealed class WorkerFixture : IAsyncLifetime
         ["Upflow:RetryBaseDelay"] = "00:00:00.050",
         ["Upflow:AttemptTimeout"] = "00:00:01",
         ["Upflow:TotalTimeout"] = "00:00:15",
+        ["Upflow:MaxInMemoryWait"] = "00:00:02",
+        ["Upflow:OutageProbeInterval"] = "00:00:00.500",
+        ["Upflow:CredentialsProbeInterval"] = "00:00:00.500",
     };
 
     private IHost BuildWorker()

@@ -42,7 +42,7 @@ public sealed class UpflowClientTests
     public async Task Create_200WithUrl_IssuedWithExpiryFromExpiresIn()
     {
         var handler = new FixedAnswer(HttpStatusCode.OK, """{"url":"https://portal.test/p/abc"}""");
-        var result = await Client(handler).CreatePortalLinkAsync("external:ACME/42 #1", 3600, null, CancellationToken.None);
+        var result = await Client(handler).CreatePortalLinkAsync(Guid.NewGuid(), "external:ACME/42 #1", 3600, null, CancellationToken.None);
 
         var issued = Assert.IsType<UpflowResult.Issued>(result);
         Assert.Equal("https://portal.test/p/abc", issued.Url);
@@ -55,7 +55,7 @@ public sealed class UpflowClientTests
     public async Task Create_FrameAncestorsGiven_SentInBody()
     {
         var handler = new FixedAnswer(HttpStatusCode.OK, """{"url":"https://portal.test/p/abc"}""");
-        await Client(handler).CreatePortalLinkAsync("external:1", 86400, "a.example b.example", CancellationToken.None);
+        await Client(handler).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 86400, "a.example b.example", CancellationToken.None);
         Assert.Equal("""{"expiresIn":86400,"frameAncestors":"a.example b.example"}""", handler.RequestBody);
     }
 
@@ -63,7 +63,7 @@ public sealed class UpflowClientTests
     public async Task Create_ResponseCarriesExpiry_ItWins()
     {
         var handler = new FixedAnswer(HttpStatusCode.OK, """{"url":"https://portal.test/p/abc","expiresAt":"2026-12-01T00:00:00Z"}""");
-        var issued = Assert.IsType<UpflowResult.Issued>(await Client(handler).CreatePortalLinkAsync("external:1", 60, null, CancellationToken.None));
+        var issued = Assert.IsType<UpflowResult.Issued>(await Client(handler).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
         Assert.Equal(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero), issued.ExpiresAt);
     }
 
@@ -72,28 +72,25 @@ public sealed class UpflowClientTests
     [InlineData(HttpStatusCode.BadRequest, PortalLinkFailureReason.Rejected)]
     [InlineData(HttpStatusCode.UnprocessableEntity, PortalLinkFailureReason.Rejected)]
     [InlineData(HttpStatusCode.Conflict, PortalLinkFailureReason.Rejected)]
-    [InlineData(HttpStatusCode.Unauthorized, PortalLinkFailureReason.Rejected)]
-    [InlineData(HttpStatusCode.Forbidden, PortalLinkFailureReason.Rejected)]
     [InlineData(HttpStatusCode.TooManyRequests, PortalLinkFailureReason.UpflowUnavailable)]
     [InlineData(HttpStatusCode.RequestTimeout, PortalLinkFailureReason.UpflowUnavailable)]
     [InlineData(HttpStatusCode.InternalServerError, PortalLinkFailureReason.UpflowUnavailable)]
     [InlineData(HttpStatusCode.ServiceUnavailable, PortalLinkFailureReason.UpflowUnavailable)]
     public async Task Create_ErrorStatus_ClassifiedByReason(HttpStatusCode status, string reason)
     {
-        var result = await Client(new FixedAnswer(status, """{"message":"told you\nso"}""")).CreatePortalLinkAsync("external:1", 60, null, CancellationToken.None);
+        var result = await Client(new FixedAnswer(status, """{"message":"told you\nso"}""")).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None);
         var refused = Assert.IsType<UpflowResult.Refused>(result);
         Assert.Equal(reason, refused.Reason);
         Assert.Equal((int)status, refused.StatusCode);
         Assert.DoesNotContain('\n', refused.Message);
     }
 
-    [Fact]
-    public async Task Create_Credentials401_MessageNamesTheSettings()
-    {
-        var refused = Assert.IsType<UpflowResult.Refused>(
-            await Client(new FixedAnswer(HttpStatusCode.Unauthorized, "{}")).CreatePortalLinkAsync("external:1", 60, null, CancellationToken.None));
-        Assert.Contains("Upflow:ApiKey", refused.Message);
-    }
+    [Theory]
+    [InlineData(HttpStatusCode.Unauthorized)]
+    [InlineData(HttpStatusCode.Forbidden)]
+    public async Task Create_CredentialsRefused_PausesInsteadOfFailingTheLink(HttpStatusCode status) =>
+        await Assert.ThrowsAsync<UpflowPausedException>(() =>
+            Client(new FixedAnswer(status, "{}")).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
 
     [Theory]
     [InlineData("""{"link":"https://portal.test/p/abc","id":"x"}""", "fields received: link, id")]
@@ -104,7 +101,7 @@ public sealed class UpflowClientTests
     public async Task Create_200WithoutUsableUrl_FailsNamingWhatCame(string body, string expected)
     {
         var refused = Assert.IsType<UpflowResult.Refused>(
-            await Client(new FixedAnswer(HttpStatusCode.OK, body)).CreatePortalLinkAsync("external:1", 60, null, CancellationToken.None));
+            await Client(new FixedAnswer(HttpStatusCode.OK, body)).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
         Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, refused.Reason);
         Assert.Contains(expected, refused.Message);
     }
@@ -113,7 +110,7 @@ public sealed class UpflowClientTests
     public async Task Create_TimeoutThatIsNotOurCancellation_IsUnavailableNotCancellation()
     {
         // HttpClient's timeout surfaces as TaskCanceledException; MassTransit would take it for a cancellation.
-        var result = await Client(new Unreachable(new TaskCanceledException("timeout"))).CreatePortalLinkAsync("external:1", 60, null, CancellationToken.None);
+        var result = await Client(new Unreachable(new TaskCanceledException("timeout"))).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None);
         Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, Assert.IsType<UpflowResult.Refused>(result).Reason);
     }
 
@@ -121,7 +118,7 @@ public sealed class UpflowClientTests
     public async Task Create_ConnectionRefused_IsUnavailable()
     {
         var result = await Client(new Unreachable(new HttpRequestException(HttpRequestError.ConnectionError, "refused")))
-            .CreatePortalLinkAsync("external:1", 60, null, CancellationToken.None);
+            .CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None);
         var refused = Assert.IsType<UpflowResult.Refused>(result);
         Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, refused.Reason);
         Assert.Contains("ConnectionError", refused.Message);
@@ -133,6 +130,6 @@ public sealed class UpflowClientTests
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-            Client(new Unreachable(new TaskCanceledException())).CreatePortalLinkAsync("external:1", 60, null, cancelled.Token));
+            Client(new Unreachable(new TaskCanceledException())).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, cancelled.Token));
     }
 }

@@ -1,22 +1,29 @@
 using System.Net;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Polly;
 using PortalLinkWorker.Upflow;
 
 namespace PortalLinkWorker.Tests.Upflow;
 
-/// <summary>Our pipeline configuration (not Polly itself): which answers are retried and how long a Retry-After may
-/// make us wait. Time is a fake clock: no test sleeps.</summary>
+/// <summary>Our pipeline configuration (not Polly itself): what is retried, what a 429 or a 401 does, when Upflow counts
+/// as down. Time is a fake clock: no test sleeps.</summary>
 [Trait("Category", "Unit")]
 public sealed class UpflowResiliencePipelineTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
-    private static ResiliencePipeline<HttpResponseMessage> Pipeline(FakeTimeProvider time, UpflowOptions options)
+    private sealed record Setup(ResiliencePipeline<HttpResponseMessage> Pipeline, UpflowAvailability Availability, RateBudget Budget);
+
+    private static Setup Build(FakeTimeProvider time, UpflowOptions options)
     {
+        var availability = new UpflowAvailability(Options.Create(options), time, NullLogger<UpflowAvailability>.Instance);
+        var budget = RateBudgetTests.Budget(new InMemoryRateBudgetStore(time), time, options);
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
-        UpflowHttpClientRegistration.Build(builder, options, time);
-        return builder.Build();
+        UpflowHttpClientRegistration.Build(builder, options, time, budget, availability);
+        return new Setup(builder.Build(), availability, budget);
     }
 
     private static HttpResponseMessage Answer(HttpStatusCode status, TimeSpan? retryAfter = null)
@@ -27,6 +34,16 @@ public sealed class UpflowResiliencePipelineTests
         return response;
     }
 
+    private static ValueTask<HttpResponseMessage> Run(Setup setup, Func<int, HttpResponseMessage> answer, Guid? requestId = null)
+    {
+        var attempts = 0;
+        var context = ResilienceContextPool.Shared.Get();
+        var request = new HttpRequestMessage(HttpMethod.Post, "https://upflow.test/v1/customers/x/portal");
+        request.Options.Set(UpflowClient.RequestIdOption, requestId ?? Guid.NewGuid());
+        context.SetRequestMessage(request);
+        return setup.Pipeline.ExecuteAsync((_, _) => ValueTask.FromResult(answer(Interlocked.Increment(ref attempts))), context, 0);
+    }
+
     private static async Task WaitFor(Func<bool> condition)
     {
         using var limit = new CancellationTokenSource(Patience);
@@ -35,36 +52,30 @@ public sealed class UpflowResiliencePipelineTests
     }
 
     [Fact]
-    public async Task RetryAfterOfAnHour_IsCappedAtMaxRetryAfter()
+    public async Task RetryAfterOfAnHour_IsCapped_AndHandsTheMessageBack()
     {
         var time = new FakeTimeProvider();
-        var options = new UpflowOptions { MaxRetryAfter = TimeSpan.FromSeconds(30), TotalTimeout = TimeSpan.FromMinutes(5), MaxRequestsPerSecond = 0 };
+        var setup = Build(time, new UpflowOptions { MaxRetryAfter = TimeSpan.FromSeconds(30), MaxInMemoryWait = TimeSpan.FromSeconds(10), MaxRequestsPerSecond = 0 });
         var attempts = 0;
-        var run = Pipeline(time, options).ExecuteAsync(_ =>
-            ValueTask.FromResult(Interlocked.Increment(ref attempts) == 1
-                ? Answer(HttpStatusCode.TooManyRequests, TimeSpan.FromHours(1))
-                : Answer(HttpStatusCode.OK))).AsTask();
 
-        await WaitFor(() => attempts == 1);
-        time.Advance(TimeSpan.FromSeconds(29));
-        await Task.Delay(50);
+        var paused = await Assert.ThrowsAsync<UpflowPausedException>(async () =>
+            await Run(setup, n => { attempts = n; return Answer(HttpStatusCode.TooManyRequests, TimeSpan.FromHours(1)); }));
+
         Assert.Equal(1, attempts);
-
-        time.Advance(TimeSpan.FromSeconds(1));
-        var response = await run.WaitAsync(Patience);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(2, attempts);
+        Assert.Equal(time.GetUtcNow() + TimeSpan.FromSeconds(30), paused.Until);
     }
 
     [Fact]
-    public async Task ShortRetryAfter_IsHonouredExactly()
+    public async Task ShortRetryAfter_WaitsThatLong_WithoutSpendingTheMessagesRetries()
     {
         var time = new FakeTimeProvider();
+        var setup = Build(time, new UpflowOptions { MaxRequestsPerSecond = 0, MaxRetryAttempts = 0 });
         var attempts = 0;
-        var run = Pipeline(time, new UpflowOptions { MaxRequestsPerSecond = 0 }).ExecuteAsync(_ =>
-            ValueTask.FromResult(Interlocked.Increment(ref attempts) == 1
-                ? Answer(HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(3))
-                : Answer(HttpStatusCode.OK))).AsTask();
+        var run = Run(setup, n =>
+        {
+            attempts = n;
+            return n == 1 ? Answer(HttpStatusCode.TooManyRequests, TimeSpan.FromSeconds(3)) : Answer(HttpStatusCode.OK);
+        }).AsTask();
 
         await WaitFor(() => attempts == 1);
         time.Advance(TimeSpan.FromMilliseconds(2_999));
@@ -78,27 +89,31 @@ public sealed class UpflowResiliencePipelineTests
     [InlineData(HttpStatusCode.NotFound)]
     [InlineData(HttpStatusCode.BadRequest)]
     [InlineData(HttpStatusCode.UnprocessableEntity)]
-    [InlineData(HttpStatusCode.Unauthorized)]
     public async Task NonRetryableStatus_IsNotRetried(HttpStatusCode status)
     {
         var attempts = 0;
-        var response = await Pipeline(new FakeTimeProvider(), new UpflowOptions { MaxRequestsPerSecond = 0 })
-            .ExecuteAsync(_ => { Interlocked.Increment(ref attempts); return ValueTask.FromResult(Answer(status)); });
+        var response = await Run(Build(new FakeTimeProvider(), new UpflowOptions { MaxRequestsPerSecond = 0 }), n => { attempts = n; return Answer(status); });
         Assert.Equal(status, response.StatusCode);
         Assert.Equal(1, attempts);
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.Unauthorized)]
+    [InlineData(HttpStatusCode.Forbidden)]
+    public async Task RefusedCredentials_PauseInsteadOfFailing(HttpStatusCode status)
+    {
+        var setup = Build(new FakeTimeProvider(), new UpflowOptions { MaxRequestsPerSecond = 0 });
+        await Assert.ThrowsAsync<UpflowPausedException>(async () => await Run(setup, _ => Answer(status)));
+        Assert.Equal(UpflowPause.Credentials, setup.Availability.Pause);
     }
 
     [Fact]
     public async Task PersistentServerError_StopsAfterMaxRetryAttempts()
     {
         var time = new FakeTimeProvider();
+        var setup = Build(time, new UpflowOptions { MaxRetryAttempts = 3, MaxRequestsPerSecond = 0, TotalTimeout = TimeSpan.FromMinutes(10) });
         var attempts = 0;
-        var options = new UpflowOptions { MaxRetryAttempts = 3, MaxRequestsPerSecond = 0, TotalTimeout = TimeSpan.FromMinutes(10) };
-        var run = Pipeline(time, options).ExecuteAsync(_ =>
-        {
-            Interlocked.Increment(ref attempts);
-            return ValueTask.FromResult(Answer(HttpStatusCode.BadGateway));
-        }).AsTask();
+        var run = Run(setup, n => { attempts = n; return Answer(HttpStatusCode.BadGateway); }).AsTask();
 
         while (!run.IsCompleted)
         {
@@ -107,5 +122,32 @@ public sealed class UpflowResiliencePipelineTests
         }
         Assert.Equal(HttpStatusCode.BadGateway, (await run).StatusCode);
         Assert.Equal(4, attempts);
+        Assert.Equal(UpflowPause.None, setup.Availability.Pause);
+    }
+
+    [Fact]
+    public async Task FailuresAcrossManyMessages_AreAnOutage_ThenNothingIsCalled()
+    {
+        var time = new FakeTimeProvider();
+        var options = new UpflowOptions { MaxRetryAttempts = 0, MaxRequestsPerSecond = 0, OutageFailureThreshold = 3 };
+        var setup = Build(time, options);
+
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await Run(setup, _ => Answer(HttpStatusCode.ServiceUnavailable))).StatusCode);
+
+        Assert.Equal(UpflowPause.Outage, setup.Availability.Pause);
+        var calls = 0;
+        await Assert.ThrowsAsync<UpflowPausedException>(async () => await Run(setup, _ => { calls++; return Answer(HttpStatusCode.OK); }));
+        Assert.Equal(0, calls);
+    }
+
+    [Fact]
+    public async Task OneCustomerFailingRepeatedly_IsNotAnOutage()
+    {
+        var setup = Build(new FakeTimeProvider(), new UpflowOptions { MaxRetryAttempts = 0, MaxRequestsPerSecond = 0, OutageFailureThreshold = 3 });
+        var requestId = Guid.NewGuid();
+        for (var i = 0; i < 10; i++)
+            await Run(setup, _ => Answer(HttpStatusCode.ServiceUnavailable), requestId);
+        Assert.Equal(UpflowPause.None, setup.Availability.Pause);
     }
 }

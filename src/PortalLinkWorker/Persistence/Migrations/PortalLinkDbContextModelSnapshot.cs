@@ -98,6 +98,42 @@ namespace PortalLinkWorker.Persistence.Migrations
                             t.HasCheckConstraint("ck_portal_links_status", "status IN ('pending', 'generated', 'failed')");
                         });
                 });
+
+            modelBuilder.Entity("PortalLinkWorker.Persistence.RateBudgetRecord", b =>
+                {
+                    b.Property<string>("Account")
+                        .HasColumnType("text")
+                        .HasColumnName("account");
+
+                    b.Property<DateTimeOffset>("PausedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("paused_until");
+
+                    b.Property<double>("Rate")
+                        .HasColumnType("double precision")
+                        .HasColumnName("rate");
+
+                    b.Property<DateTimeOffset>("RateChangedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("rate_changed_at");
+
+                    b.Property<DateTimeOffset>("RefilledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("refilled_at");
+
+                    b.Property<double>("Tokens")
+                        .HasColumnType("double precision")
+                        .HasColumnName("tokens");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Account")
+                        .HasName("pk_upflow_rate_budgets");
+
+                    b.ToTable("upflow_rate_budgets", (string)null);
+                });
 #pragma warning restore 612, 618
         }
     }

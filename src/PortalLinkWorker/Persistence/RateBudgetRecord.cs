@@ -1,0 +1,28 @@
+using PortalLinkWorker.Upflow;
+
+namespace PortalLinkWorker.Persistence;
+
+/// <summary>One row of <c>upflow_rate_budgets</c>: the shared <see cref="RateBudgetState"/> of one Upflow account.</summary>
+public sealed class RateBudgetRecord
+{
+    /// <summary>A fingerprint of the account (base URL and API key), never the key itself.</summary>
+    public string Account { get; set; } = "";
+    public double Tokens { get; set; }
+    public DateTimeOffset RefilledAt { get; set; }
+    public DateTimeOffset PausedUntil { get; set; }
+    public double Rate { get; set; }
+    public DateTimeOffset RateChangedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    public RateBudgetState ToState() => new(Tokens, RefilledAt, PausedUntil, Rate, RateChangedAt);
+
+    public void Apply(RateBudgetState state, DateTimeOffset now)
+    {
+        Tokens = state.Tokens;
+        RefilledAt = state.RefilledAt;
+        PausedUntil = state.PausedUntil;
+        Rate = state.Rate;
+        RateChangedAt = state.RateChangedAt;
+        UpdatedAt = now;
+    }
+}

@@ -1,0 +1,144 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
+using PortalLinkWorker.Hosting;
+
+namespace PortalLinkWorker.Upflow;
+
+/// <summary>
+/// This process's share of the account's rate budget. Tokens are leased from the shared state in small slices (at most
+/// one burst window's worth), so that a call costs a database round trip only once per slice, and unused tokens lapse
+/// after <see cref="LeaseLifetime"/> instead of piling up in one replica. Callers are served one at a time, in arrival
+/// order, so a pause or an empty bucket releases them paced at the rate, not all at once.
+/// </summary>
+public sealed partial class RateBudget : IDisposable
+{
+    /// <summary>Leased tokens unused after this are dropped: a replica must not sit on tokens the others could use.</summary>
+    public static readonly TimeSpan LeaseLifetime = TimeSpan.FromSeconds(1);
+
+    private readonly IRateBudgetStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger<RateBudget> _logger;
+    private readonly RateBudgetRules _rules;
+    private readonly bool _enabled;
+    private readonly SemaphoreSlim _turn = new(1, 1);
+    private int _tokens;
+    private DateTimeOffset _leaseExpires;
+    private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
+    private double _effectiveRate;
+
+    public RateBudget(IRateBudgetStore store, IOptions<UpflowOptions> options, TimeProvider time, ILogger<RateBudget> logger,
+        IMeterFactory meters)
+    {
+        _store = store;
+        _time = time;
+        _logger = logger;
+        _enabled = options.Value.MaxRequestsPerSecond > 0;
+        _rules = RateBudgetRules.From(options.Value);
+        _effectiveRate = options.Value.MaxRequestsPerSecond;
+        meters.Create(WorkerMeter.Name).CreateObservableGauge("portallink.upflow.effective_rate", () => _effectiveRate, "{request}/s",
+            "Upflow calls per second the shared budget allows now (lowered after a 429, raised step by step after it)");
+    }
+
+    /// <summary>The rate in force, as last seen by this process.</summary>
+    public double EffectiveRate => _effectiveRate;
+
+    /// <summary>Until when every Upflow call of the account waits (a 429's reset), as last seen by this process.</summary>
+    public DateTimeOffset PausedUntil => _pausedUntil;
+
+    /// <summary>Waits for one token. Throws <see cref="UpflowPausedException"/> when that would take longer than
+    /// <paramref name="maxWait"/>.</summary>
+    public async Task AcquireAsync(TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        var deadline = _time.GetUtcNow() + maxWait;
+        if (!await _turn.WaitAsync(maxWait, cancellationToken))
+            throw new UpflowPausedException("the rate budget is spent", _pausedUntil > _time.GetUtcNow() ? _pausedUntil : null);
+        try
+        {
+            while (true)
+            {
+                var now = _time.GetUtcNow();
+                if (_pausedUntil > now)
+                {
+                    await WaitUntilAsync(_pausedUntil, deadline, "Upflow answered 429", cancellationToken);
+                    continue;
+                }
+                if (!_enabled)
+                    return;
+                if (_tokens > 0 && now < _leaseExpires)
+                {
+                    _tokens--;
+                    return;
+                }
+                var next = await LeaseAsync(cancellationToken);
+                if (next is { } wait)
+                    await WaitUntilAsync(_time.GetUtcNow() + wait, deadline, "the rate budget is spent", cancellationToken);
+            }
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
+
+    /// <summary>Upflow answered 429: pause every call of the account (all replicas) for <paramref name="retryAfter"/> and,
+    /// on the first 429 of an episode, lower the rate.</summary>
+    public async Task ReportThrottledAsync(TimeSpan retryAfter, CancellationToken cancellationToken)
+    {
+        var localNow = _time.GetUtcNow();
+        if (localNow + retryAfter > _pausedUntil)
+            _pausedUntil = localNow + retryAfter;
+        _tokens = 0;
+        if (!_enabled)
+            return;
+        var (result, now) = await _store.UpdateAsync((state, at) =>
+        {
+            var (next, lowered) = (state ?? RateBudgetState.Initial(at, _rules)).Throttled(at, retryAfter, _rules);
+            return (next, (lowered, next.Rate));
+        }, cancellationToken);
+        if (result.lowered)
+        {
+            _effectiveRate = result.Rate;
+            LogRateLowered(_logger, result.Rate, retryAfter.TotalSeconds);
+        }
+    }
+
+    /// <summary>Takes a slice of tokens from the shared state; returns how long to wait when none was granted.</summary>
+    private async Task<TimeSpan?> LeaseAsync(CancellationToken cancellationToken)
+    {
+        var ((granted, nextAt, rate, pausedUntil), now) = await _store.UpdateAsync((state, at) =>
+        {
+            var current = state ?? RateBudgetState.Initial(at, _rules);
+            var slice = (int)Math.Max(1, Math.Ceiling(current.CurrentRate(at, _rules) * _rules.BurstWindow.TotalSeconds));
+            var (next, tokens, nextTokenAt) = current.Lease(at, slice, _rules);
+            return (next, (tokens, nextTokenAt, next.CurrentRate(at, _rules), next.PausedUntil));
+        }, cancellationToken);
+
+        // The store's clock decides; only durations cross over to the local clock.
+        var localNow = _time.GetUtcNow();
+        if (pausedUntil > now)
+            _pausedUntil = localNow + (pausedUntil - now);
+        if (Math.Abs(rate - _effectiveRate) >= 0.01 && rate > _effectiveRate)
+            LogRateRaised(_logger, rate);
+        _effectiveRate = rate;
+        _tokens = granted;
+        _leaseExpires = localNow + LeaseLifetime;
+        return granted > 0 ? null : nextAt - now;
+    }
+
+    private async Task WaitUntilAsync(DateTimeOffset until, DateTimeOffset deadline, string reason, CancellationToken cancellationToken)
+    {
+        if (until > deadline)
+            throw new UpflowPausedException(reason, until);
+        var wait = until - _time.GetUtcNow();
+        if (wait > TimeSpan.Zero)
+            await Task.Delay(wait, _time, cancellationToken);
+    }
+
+    public void Dispose() => _turn.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upflow answered 429: every worker pauses Upflow calls for {Seconds:0.#} s and the effective rate is lowered to {Rate:0.##}/s")]
+    private static partial void LogRateLowered(ILogger logger, double rate, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Effective Upflow rate raised to {Rate:0.##}/s")]
+    private static partial void LogRateRaised(ILogger logger, double rate);
+}

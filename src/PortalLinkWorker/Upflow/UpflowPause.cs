@@ -1,0 +1,13 @@
+namespace PortalLinkWorker.Upflow;
+
+/// <summary>Why Upflow calls are paused.</summary>
+public enum UpflowPause
+{
+    None,
+
+    /// <summary>Upflow fails for every message (5xx, timeouts, connection errors).</summary>
+    Outage,
+
+    /// <summary>Upflow refuses the API key pair (401/403).</summary>
+    Credentials,
+}

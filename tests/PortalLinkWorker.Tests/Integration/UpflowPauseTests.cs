@@ -1,0 +1,105 @@
+using PortalLinkContracts;
+
+namespace PortalLinkWorker.Tests.Integration;
+
+/// <summary>When the trouble is Upflow's or the configuration's, not the message's: nothing fails, consumption pauses,
+/// and it resumes by itself.</summary>
+[Collection(WorkerCollection.Name)]
+[Trait("Category", "Integration")]
+public sealed class UpflowPauseTests(WorkerFixture fixture)
+{
+    private static GeneratePortalLink Request(string prefix) => new(Guid.NewGuid(), $"external:{prefix}-{Guid.NewGuid():N}");
+
+    [Fact]
+    public async Task SlowUpflowForEveryone_TimeoutsPauseInsteadOfFailing_ThenComplete()
+    {
+        // Every call times out (attempt timeout 1 s): that is an outage, not a cancellation and not a failed link.
+        await fixture.ConfigureSimulatorAsync(new { slowRate = 1.0, slowMs = 5_000 });
+        var request = Request("slow");
+        try
+        {
+            await fixture.Bus.Publish(request);
+            await WaitUntilAsync(async () => (await fixture.CallsAsync(request.CustomerId)).Count >= 2);
+        }
+        finally
+        {
+            await fixture.ConfigureSimulatorAsync(new { slowRate = 0.0 });
+        }
+
+        var generated = await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+        Assert.Equal(request.CustomerId, generated.CustomerId);
+        Assert.Single(fixture.OutcomesOf(request.RequestId));
+        Assert.DoesNotContain(fixture.Faults, f => f.Message.RequestId == request.RequestId);
+    }
+
+    [Fact]
+    public async Task OutageAcrossMessages_NothingFails_ConsumptionResumesWhenUpflowIsBack()
+    {
+        await fixture.ConfigureSimulatorAsync(new { errorRate = 1.0 });
+        var requests = Enumerable.Range(0, 20).Select(_ => Request("outage")).ToList();
+        try
+        {
+            await Task.WhenAll(requests.Select(r => fixture.Bus.Publish(r)));
+            // Let the outage be seen and last a few probe intervals.
+            await WaitUntilAsync(async () => (await fixture.CallsAsync()).Count(c => c.CustomerId.StartsWith("external:outage-")) >= 5);
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.All(requests, r => Assert.Empty(fixture.OutcomesOf(r.RequestId)));
+        }
+        finally
+        {
+            await fixture.ConfigureSimulatorAsync(new { errorRate = 0.0 });
+        }
+
+        foreach (var request in requests)
+            Assert.IsType<PortalLinkGenerated>((await fixture.WaitForOutcomesAsync(request.RequestId))[0]);
+    }
+
+    [Fact]
+    public async Task RefusedCredentials_NoLinkFails_ResumesWhenTheKeyWorksAgain()
+    {
+        await fixture.ConfigureSimulatorAsync(new { apiSecret = "rotated-secret" });
+        var request = Request("credentials");
+        try
+        {
+            await fixture.Bus.Publish(request);
+            await WaitUntilAsync(async () => (await fixture.CallsAsync(request.CustomerId)).Any(c => c.Status == 401));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.Empty(fixture.OutcomesOf(request.RequestId));
+            Assert.Equal("pending", (await fixture.RowAsync(request.RequestId))!["status"]);
+        }
+        finally
+        {
+            await fixture.ConfigureSimulatorAsync(new { apiSecret = WorkerFixture.ApiSecret });
+        }
+
+        await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+    }
+
+    [Fact]
+    public async Task RateLimited_429sAreWaitedOut_NothingFails()
+    {
+        // The simulator allows 5 calls a second; the fixture's worker has no limit of its own and learns from the 429s.
+        await fixture.ConfigureSimulatorAsync(new { rateLimitPerSecond = 5.0 });
+        var requests = Enumerable.Range(0, 30).Select(_ => Request("throttled")).ToList();
+        try
+        {
+            await Task.WhenAll(requests.Select(r => fixture.Bus.Publish(r)));
+            foreach (var request in requests)
+                Assert.IsType<PortalLinkGenerated>((await fixture.WaitForOutcomesAsync(request.RequestId))[0]);
+        }
+        finally
+        {
+            await fixture.ConfigureSimulatorAsync(new { rateLimitPerSecond = 0.0 });
+        }
+        var calls = (await fixture.CallsAsync()).Where(c => c.CustomerId.StartsWith("external:throttled-")).ToList();
+        Assert.Contains(calls, c => c.Status == 429);
+        Assert.Equal(30, calls.Count(c => c.Status == 200));
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!await condition())
+            await Task.Delay(100, limit.Token);
+    }
+}

@@ -1,0 +1,138 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using PortalLinkWorker.Upflow;
+
+namespace PortalLinkWorker.Tests.Upflow;
+
+/// <summary>This process's side of the budget, on a fake clock: no test sleeps.</summary>
+[Trait("Category", "Unit")]
+public sealed class RateBudgetTests
+{
+    internal static readonly IMeterFactory Meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+
+    internal static RateBudget Budget(IRateBudgetStore store, TimeProvider time, UpflowOptions options) =>
+        new(store, Options.Create(options), time, NullLogger<RateBudget>.Instance, Meters);
+
+    /// <summary>Acquires <paramref name="count"/> tokens while moving the fake clock forward in small steps, and returns the fake
+    /// times at which each acquisition completed.</summary>
+    private static async Task<List<DateTimeOffset>> AcquireMany(RateBudget budget, FakeTimeProvider time, int count, TimeSpan step)
+    {
+        var done = new List<DateTimeOffset>();
+        var run = Task.Run(async () =>
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await budget.AcquireAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+                lock (done)
+                    done.Add(time.GetUtcNow());
+            }
+        });
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!run.IsCompleted)
+        {
+            await Task.Delay(1, limit.Token);
+            time.Advance(step);
+        }
+        await run;
+        return done;
+    }
+
+    [Fact]
+    public async Task Acquire_PacesCallsAtTheConfiguredRate()
+    {
+        var time = new FakeTimeProvider();
+        var start = time.GetUtcNow();
+        var budget = Budget(new InMemoryRateBudgetStore(time), time, new UpflowOptions { MaxRequestsPerSecond = 10 });
+
+        var done = await AcquireMany(budget, time, 50, TimeSpan.FromMilliseconds(10));
+
+        // 50 calls at 10/s: about 5 s, never faster than the rate allows (plus one burst window).
+        Assert.InRange((done[^1] - start).TotalSeconds, 4.7, 5.5);
+    }
+
+    [Fact]
+    public async Task Acquire_LeasesSlices_NotOneRoundTripPerCall()
+    {
+        var time = new FakeTimeProvider();
+        var store = new InMemoryRateBudgetStore(time);
+        var budget = Budget(store, time, new UpflowOptions { MaxRequestsPerSecond = 100 });
+
+        await AcquireMany(budget, time, 200, TimeSpan.FromMilliseconds(10));
+
+        // 100/s with a 0.2 s burst window: slices of 20 tokens, so far fewer store updates than calls.
+        Assert.InRange(store.Updates, 1, 60);
+    }
+
+    [Fact]
+    public async Task Acquire_PauseLongerThanMaxWait_ThrowsPausedWithItsEnd()
+    {
+        var time = new FakeTimeProvider();
+        var budget = Budget(new InMemoryRateBudgetStore(time), time, new UpflowOptions { MaxRequestsPerSecond = 10 });
+        await budget.ReportThrottledAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+
+        var paused = await Assert.ThrowsAsync<UpflowPausedException>(() => budget.AcquireAsync(TimeSpan.FromSeconds(10), CancellationToken.None));
+        Assert.Equal(time.GetUtcNow() + TimeSpan.FromSeconds(30), paused.Until);
+    }
+
+    [Fact]
+    public async Task ReportThrottled_PausesTheOtherReplicaToo()
+    {
+        var time = new FakeTimeProvider();
+        var store = new InMemoryRateBudgetStore(time);
+        var options = new UpflowOptions { MaxRequestsPerSecond = 10 };
+        var replicaA = Budget(store, time, options);
+        var replicaB = Budget(store, time, options);
+
+        await replicaA.ReportThrottledAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+
+        await Assert.ThrowsAsync<UpflowPausedException>(() => replicaB.AcquireAsync(TimeSpan.FromSeconds(5), CancellationToken.None));
+        Assert.Equal(7.5, replicaB.EffectiveRate);
+    }
+
+    [Fact]
+    public async Task TwoReplicas_ShareOneRate()
+    {
+        var time = new FakeTimeProvider();
+        var store = new InMemoryRateBudgetStore(time);
+        var options = new UpflowOptions { MaxRequestsPerSecond = 10 };
+        var start = time.GetUtcNow();
+        var replicaA = Budget(store, time, options);
+        var replicaB = Budget(store, time, options);
+
+        var both = new List<DateTimeOffset>();
+        var runs = new[] { replicaA, replicaB }.Select(budget => Task.Run(async () =>
+        {
+            for (var i = 0; i < 25; i++)
+            {
+                await budget.AcquireAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+                lock (both)
+                    both.Add(time.GetUtcNow());
+            }
+        })).ToArray();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!runs.All(r => r.IsCompleted))
+        {
+            await Task.Delay(1, limit.Token);
+            time.Advance(TimeSpan.FromMilliseconds(10));
+        }
+        await Task.WhenAll(runs);
+
+        // 50 calls between them at a shared 10/s: about 5 s, not the 2.5 s two separate budgets would allow.
+        Assert.InRange((both.Max() - start).TotalSeconds, 4.7, 5.5);
+    }
+
+    [Fact]
+    public async Task Disabled_NoStore_ButA429StillPauses()
+    {
+        var time = new FakeTimeProvider();
+        var store = new InMemoryRateBudgetStore(time);
+        var budget = Budget(store, time, new UpflowOptions { MaxRequestsPerSecond = 0 });
+
+        await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
+        await budget.ReportThrottledAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+        await Assert.ThrowsAsync<UpflowPausedException>(() => budget.AcquireAsync(TimeSpan.FromSeconds(1), CancellationToken.None));
+        Assert.Equal(0, store.Updates);
+    }
+}

@@ -32,8 +32,8 @@ public sealed class UpflowCallGate(
             var waited = time.GetUtcNow() - started;
             var maxWait = options.MaxInMemoryWait > waited ? options.MaxInMemoryWait - waited : TimeSpan.Zero;
             await budget.AcquireAsync(maxWait, context.CancellationToken);
-            if (availability.Pause is not UpflowPause.None and var pause)
-                throw new UpflowPausedException(pause == UpflowPause.Credentials ? "Upflow refused the credentials" : "Upflow is down for everyone", null);
+            if (availability.Pause is not UpflowPause.None and var paused)
+                throw new UpflowPausedException(paused == UpflowPause.Credentials ? "Upflow refused the credentials" : "Upflow is down for everyone", null);
 
             var outcome = await callback(context, state);
             var status = outcome.Result?.StatusCode;

@@ -25,6 +25,7 @@ public sealed partial class RateBudget : IDisposable
     private DateTimeOffset _leaseExpires;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private double _effectiveRate;
+    private readonly Histogram<double> _waits;
 
     public RateBudget(IRateBudgetStore store, IOptions<UpflowOptions> options, TimeProvider time, ILogger<RateBudget> logger,
         IMeterFactory meters)
@@ -35,7 +36,10 @@ public sealed partial class RateBudget : IDisposable
         _enabled = options.Value.MaxRequestsPerSecond > 0;
         _rules = RateBudgetRules.From(options.Value);
         _effectiveRate = options.Value.MaxRequestsPerSecond;
-        meters.Create(WorkerMeter.Name).CreateObservableGauge("portallink.upflow.effective_rate", () => _effectiveRate, "{request}/s",
+        var meter = meters.Create(WorkerMeter.Name);
+        _waits = meter.CreateHistogram<double>("portallink.upflow.budget_wait", "s",
+            "Time an Upflow call waited for the rate budget (and for 429 pauses) before it was sent");
+        meter.CreateObservableGauge("portallink.upflow.effective_rate", () => _effectiveRate, "{request}/s",
             "Upflow calls per second the shared budget allows now (lowered after a 429, raised step by step after it)");
     }
 
@@ -48,6 +52,19 @@ public sealed partial class RateBudget : IDisposable
     /// <summary>Waits for one token. Throws <see cref="UpflowPausedException"/> when that would take longer than
     /// <paramref name="maxWait"/>.</summary>
     public async Task AcquireAsync(TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        try
+        {
+            await AcquireCoreAsync(maxWait, cancellationToken);
+        }
+        finally
+        {
+            _waits.Record(_time.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    private async Task AcquireCoreAsync(TimeSpan maxWait, CancellationToken cancellationToken)
     {
         var deadline = _time.GetUtcNow() + maxWait;
         if (!await _turn.WaitAsync(maxWait, cancellationToken))

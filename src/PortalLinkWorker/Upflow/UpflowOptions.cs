@@ -68,14 +68,16 @@ public sealed class UpflowOptions
     [Range(0.01, 100_000)]
     public double MinRequestsPerSecond { get; set; } = 0.5;
 
-    /// <summary>What a 429 multiplies the effective rate by (multiplicative decrease). Default 0.75.</summary>
+    /// <summary>What a 429 multiplies the effective rate by (multiplicative decrease). Default 0.85: gentle, because every
+    /// 429 also pauses the account until Upflow's reset.</summary>
     [Range(0.1, 0.99)]
-    public double RateDecreaseFactor { get; set; } = 0.75;
+    public double RateDecreaseFactor { get; set; } = 0.85;
 
     /// <summary>What the effective rate regains per <see cref="RateIncreaseInterval"/> without a 429, as a fraction of
-    /// <see cref="MaxRequestsPerSecond"/> (additive increase). Default 0.05.</summary>
+    /// <see cref="MaxRequestsPerSecond"/> (additive increase). Default 0.02: from half the maximum back to it in about two
+    /// minutes.</summary>
     [Range(0.001, 1)]
-    public double RateIncreaseStep { get; set; } = 0.05;
+    public double RateIncreaseStep { get; set; } = 0.02;
 
     /// <summary>How often the effective rate takes one additive step back up. Default 5 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]

@@ -81,7 +81,7 @@ public sealed class RateBudgetTests
     {
         var time = new FakeTimeProvider();
         var store = new InMemoryRateBudgetStore(time);
-        var options = new UpflowOptions { MaxRequestsPerSecond = 10 };
+        var options = new UpflowOptions { MaxRequestsPerSecond = 10, RateDecreaseFactor = 0.75 };
         var replicaA = Budget(store, time, options);
         var replicaB = Budget(store, time, options);
 

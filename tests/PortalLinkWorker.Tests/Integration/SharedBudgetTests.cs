@@ -1,0 +1,44 @@
+using PortalLinkContracts;
+using Xunit.Abstractions;
+
+namespace PortalLinkWorker.Tests.Integration;
+
+/// <summary>Two worker processes, one Upflow account: together they keep to the one budget.</summary>
+[Collection(WorkerCollection.Name)]
+[Trait("Category", "Integration")]
+public sealed class SharedBudgetTests(WorkerFixture fixture, ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Rate = 10;
+    private const int Requests = 120;
+
+    public Task InitializeAsync() => fixture.StopWorkerAsync();
+
+    public Task DisposeAsync() => fixture.StartWorkerAsync();
+
+    [Fact]
+    public async Task TwoReplicas_TogetherStayWithinOneBudget()
+    {
+        var settings = new Dictionary<string, string>(fixture.WorkerSettings) { ["Upflow:MaxRequestsPerSecond"] = Rate.ToString() };
+        await using var first = WorkerProcess.Start(settings);
+        await using var second = WorkerProcess.Start(settings);
+        var requests = Enumerable.Range(0, Requests)
+            .Select(i => new GeneratePortalLink(Guid.NewGuid(), $"external:shared-{i}-{Guid.NewGuid():N}"))
+            .ToList();
+
+        await Task.WhenAll(requests.Select(r => fixture.Bus.Publish(r)));
+        foreach (var request in requests)
+            Assert.IsType<PortalLinkGenerated>((await fixture.WaitForOutcomesAsync(request.RequestId))[0]);
+
+        var calls = (await fixture.CallsAsync()).Where(c => c.CustomerId.StartsWith("external:shared-")).Select(c => c.At).Order().ToList();
+        var window = TimeSpan.FromSeconds(5);
+        var busiest = calls.Max(start => calls.Count(at => at >= start && at < start + window));
+        var span = calls[^1] - calls[0];
+        output.WriteLine($"{calls.Count} calls over {span.TotalSeconds:0.0} s; busiest 5-s window {busiest} calls (budget {Rate * window.TotalSeconds})");
+
+        Assert.InRange(busiest, 1, 1.05 * Rate * window.TotalSeconds);
+        // Both replicas did work, and together no faster than the one budget (two separate budgets would take half).
+        Assert.Contains("Portal link generated", first.Output);
+        Assert.Contains("Portal link generated", second.Output);
+        Assert.True(span >= TimeSpan.FromSeconds((Requests - 2.0) / Rate - 1), $"{Requests} calls took only {span.TotalSeconds:0.0} s");
+    }
+}

@@ -96,6 +96,29 @@ public sealed class UpflowPauseTests(WorkerFixture fixture)
         Assert.Equal(30, calls.Count(c => c.Status == 200));
     }
 
+    [Fact]
+    public async Task RetryAfterLongerThanAMessageMayWait_MessagesGoBackToTheQueue_ConsumptionResumesAtTheReset()
+    {
+        // One call per 5 s: the simulator's Retry-After (5 s) is longer than the fixture's MaxInMemoryWait (2 s).
+        await fixture.ConfigureSimulatorAsync(new { rateLimitPerSecond = 0.2 });
+        var requests = Enumerable.Range(0, 3).Select(_ => Request("long-retry-after")).ToList();
+        try
+        {
+            await Task.WhenAll(requests.Select(r => fixture.Bus.Publish(r)));
+            foreach (var request in requests)
+                Assert.IsType<PortalLinkGenerated>((await fixture.WaitForOutcomesAsync(request.RequestId))[0]);
+        }
+        finally
+        {
+            await fixture.ConfigureSimulatorAsync(new { rateLimitPerSecond = 0.0 });
+        }
+        var calls = (await fixture.CallsAsync()).Where(c => c.CustomerId.StartsWith("external:long-retry-after-")).ToList();
+        Assert.Equal(3, calls.Count(c => c.Status == 200));
+        // The pause is shared: after the first 429 nobody calls again before the reset, so 429s stay few.
+        Assert.InRange(calls.Count(c => c.Status == 429), 1, 6);
+        Assert.All(requests, r => Assert.Single(fixture.OutcomesOf(r.RequestId)));
+    }
+
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -21,7 +21,9 @@ public static class WorkerCommands
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : null;
+        // A flag first means settings for the worker (--Upflow:ApiKey=…), except the usual ways of asking for help, which
+        // must never start a worker that consumes the queue.
+        var command = args.Length > 0 && (!args[0].StartsWith('-') || args[0] is "--help" or "-h" or "-?") ? args[0] : null;
         var rest = command is null ? args : args[1..];
         switch (command)
         {
@@ -34,7 +36,7 @@ public static class WorkerCommands
                 return await MigrateCommand.RunAsync(rest);
             case "request":
                 return await RequestCommand.RunAsync(rest);
-            case "help" or "--help" or "-h":
+            case "help" or "--help" or "-h" or "-?":
                 Console.WriteLine(Usage);
                 return 0;
             default:

@@ -15,9 +15,25 @@ public sealed class ConnectionOptions : IValidatableObject
     [Required(ErrorMessage = "ConnectionStrings:RabbitMq is missing (environment variable ConnectionStrings__RabbitMq).")]
     public string RabbitMq { get; set; } = "";
 
+    private static bool IsNpgsqlConnectionString(string value)
+    {
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(value);
+            return true;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException)
+        {
+            return false;
+        }
+    }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        // The value itself may hold a password: the message names the setting, never echoes it.
+        // The values may hold passwords: the messages name the setting, never echo it.
+        if (!string.IsNullOrEmpty(Postgres) && !IsNpgsqlConnectionString(Postgres))
+            yield return new ValidationResult(
+                "ConnectionStrings:Postgres is not a valid Npgsql connection string (check its keywords and values).", [nameof(Postgres)]);
         if (!string.IsNullOrEmpty(RabbitMq) && RabbitMqAddress.TryParse(RabbitMq) is null)
             yield return new ValidationResult(
                 "ConnectionStrings:RabbitMq is not an AMQP URI of the form amqp://user:password@host:port/vhost.", [nameof(RabbitMq)]);

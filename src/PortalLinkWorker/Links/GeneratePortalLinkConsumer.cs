@@ -54,6 +54,17 @@ public sealed partial class GeneratePortalLinkConsumer(
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var link = await store.LockAsync(request.RequestId, ct);
+        if (problem is null && link.CustomerId != customerId)
+        {
+            // The publisher reused a RequestId for another customer: answering with the stored outcome would hand one
+            // customer's link to another. The stored request is left as it is.
+            await transaction.CommitAsync(ct);
+            var reused = $"RequestId {request.RequestId} was already used for another customer; use a new RequestId for each request.";
+            LogInvalid(logger, reused);
+            await context.Publish(new PortalLinkFailed(request.RequestId, customerId, PortalLinkFailureReason.InvalidRequest,
+                reused, Now(), request.CampaignId), ct);
+            return;
+        }
         if (link.IsFinal)
         {
             await transaction.CommitAsync(ct);

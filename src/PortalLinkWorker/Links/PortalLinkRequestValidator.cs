@@ -14,6 +14,9 @@ public static class PortalLinkRequestValidator
     /// publisher's mistake from becoming a megabyte-long URL.</summary>
     public const int MaxCustomerIdLength = 256;
 
+    /// <summary>xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx.</summary>
+    private const int UuidLength = 36;
+
     /// <summary>DNS limits (RFC 1035): a name of at most 253 characters, labels of 1 to 63.</summary>
     public const int MaxHostNameLength = 253;
     public const int MaxLabelLength = 63;
@@ -43,7 +46,8 @@ public static class PortalLinkRequestValidator
             return customerId.Length == ExternalPrefix.Length || string.IsNullOrWhiteSpace(customerId[ExternalPrefix.Length..])
                 ? "CustomerId 'external:' has no id after the prefix."
                 : null;
-        if (Guid.TryParseExact(customerId, "D", out _))
+        // TryParseExact forgives surrounding white space; Upflow would not, so the length is checked too.
+        if (customerId.Length == UuidLength && Guid.TryParseExact(customerId, "D", out _))
             return null;
         return "CustomerId is neither an Upflow customer UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) nor 'external:<your id>'.";
     }

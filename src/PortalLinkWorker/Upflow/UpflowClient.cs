@@ -158,6 +158,8 @@ public sealed partial class UpflowClient(
                     if (root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
                     {
                         var message = new string(value.GetString()!.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
+                        // An error message could name a portal URL, which is a bearer credential.
+                        message = UrlPattern().Replace(message, "[url]");
                         return message.Length > MaxQuotedErrorLength ? message[..MaxQuotedErrorLength] + "…" : message;
                     }
         }
@@ -166,6 +168,9 @@ public sealed partial class UpflowClient(
         }
         return null;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"https?://\S+", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex UrlPattern();
 
     private static string Describe(Exception e) => e switch
     {

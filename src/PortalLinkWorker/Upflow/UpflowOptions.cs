@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace PortalLinkWorker.Upflow;
 
 /// <summary>Settings of the <c>Upflow</c> section: where Upflow is, the credentials, the rate budget and the retry bounds.</summary>
-public sealed class UpflowOptions
+public sealed class UpflowOptions : IValidatableObject
 {
     public const string Section = "Upflow";
 
@@ -106,4 +106,12 @@ public sealed class UpflowOptions
     /// <summary>How often a worker paused on rejected credentials (401/403) tries them again. Default 30 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan CredentialsProbeInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!BaseUrl.IsAbsoluteUri || BaseUrl.Scheme is not ("https" or "http") || BaseUrl.Query.Length > 0 || BaseUrl.Fragment.Length > 0)
+            yield return new ValidationResult(
+                $"Upflow:BaseUrl must be an absolute http(s) URL without query or fragment, such as {ProductionBaseUrl} (environment variable Upflow__BaseUrl).",
+                [nameof(BaseUrl)]);
+    }
 }

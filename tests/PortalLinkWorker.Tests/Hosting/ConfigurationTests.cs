@@ -33,6 +33,28 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("not-a-url")]
+    [InlineData("ftp://upflow.example/v1")]
+    [InlineData("https://api.upflow.io/v1?x=1")]
+    public void BadUpflowBaseUrl_StopsTheStart(string baseUrl)
+    {
+        var error = Assert.Throws<OptionsValidationException>(() =>
+            Services(("Upflow:ApiKey", "k"), ("Upflow:ApiSecret", "s"), ("Upflow:BaseUrl", baseUrl))
+                .GetRequiredService<IOptions<PortalLinkWorker.Upflow.UpflowOptions>>().Value);
+        Assert.Contains("Upflow__BaseUrl", error.Message);
+    }
+
+    [Fact]
+    public void MalformedPostgresConnectionString_NamesTheSetting_NotItsValue()
+    {
+        var error = Assert.Throws<OptionsValidationException>(() =>
+            Services(("ConnectionStrings:Postgres", "Host=db;Password=hunter2;Bogus=1"), ("ConnectionStrings:RabbitMq", "amqp://localhost/"))
+                .GetRequiredService<IOptions<ConnectionOptions>>().Value);
+        Assert.Contains("ConnectionStrings:Postgres", error.Message);
+        Assert.DoesNotContain("hunter2", error.Message);
+    }
+
+    [Theory]
     [InlineData("amqp://guest:guest@127.0.0.1:5672/", "127.0.0.1", 5672, "/", "guest", "guest", false)]
     [InlineData("amqp://localhost", "localhost", 5672, "/", "guest", "guest", false)]
     [InlineData("amqps://u%40x:p%3Aw@rabbit.example/prod%2Fa", "rabbit.example", 5671, "prod/a", "u@x", "p:w", true)]

@@ -169,6 +169,25 @@ public sealed class GeneratePortalLinkTests(WorkerFixture fixture)
     }
 
     [Fact]
+    public async Task RequestIdReusedForAnotherCustomer_IsRejected_NotAnsweredWithTheOtherCustomersLink()
+    {
+        var first = new GeneratePortalLink(Guid.NewGuid(), External("first-customer"));
+        await fixture.Bus.Publish(first);
+        var generated = await fixture.OutcomeAsync<PortalLinkGenerated>(first.RequestId);
+
+        var reused = first with { CustomerId = External("second-customer") };
+        await fixture.Bus.Publish(reused);
+        var outcomes = await fixture.WaitForOutcomesAsync(first.RequestId, 2);
+
+        var failed = Assert.IsType<PortalLinkFailed>(outcomes[1]);
+        Assert.Equal(PortalLinkFailureReason.InvalidRequest, failed.Reason);
+        Assert.Equal(reused.CustomerId, failed.CustomerId);
+        Assert.Contains("already used", failed.Message);
+        Assert.Empty(await fixture.CallsAsync(reused.CustomerId));
+        Assert.Equal(generated.Url, (await fixture.RowAsync(first.RequestId))!["url"]);
+    }
+
+    [Fact]
     public async Task TwoCopiesAtOnce_OneUpflowCall()
     {
         // Slow Upflow down so that both copies are in flight together.

@@ -27,6 +27,8 @@ public sealed class PortalLinkRequestValidatorTests
     [InlineData("a123b456c7d84fb3a3ae29fd1b4a287e", "neither an Upflow customer UUID")]
     [InlineData("{a123b456-c7d8-4fb3-a3ae-29fd1b4a287e}", "neither an Upflow customer UUID")]
     [InlineData("External:123", "neither an Upflow customer UUID")]
+    [InlineData(" a123b456-c7d8-4fb3-a3ae-29fd1b4a287e", "neither an Upflow customer UUID")]
+    [InlineData("a123b456-c7d8-4fb3-a3ae-29fd1b4a287e ", "neither an Upflow customer UUID")]
     [InlineData("external:12\n3", "control character")]
     [InlineData("external:12\u00003", "control character")]
     public void Validate_MalformedCustomerId_Rejected(string customerId, string expected) =>

@@ -107,6 +107,15 @@ public sealed class UpflowClientTests
     }
 
     [Fact]
+    public async Task Create_ErrorBodyNamingAUrl_IsQuotedWithoutIt()
+    {
+        var refused = Assert.IsType<UpflowResult.Refused>(await Client(new FixedAnswer(HttpStatusCode.UnprocessableEntity,
+            """{"error":"link https://portal.test/p/s3cr3t-token exists"}""")).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
+        Assert.DoesNotContain("s3cr3t-token", refused.Message);
+        Assert.Contains("[url]", refused.Message);
+    }
+
+    [Fact]
     public async Task Create_TimeoutThatIsNotOurCancellation_IsUnavailableNotCancellation()
     {
         // HttpClient's timeout surfaces as TaskCanceledException; MassTransit would take it for a cancellation.

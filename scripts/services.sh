@@ -357,6 +357,26 @@ cmd_env() {
   printf "export ConnectionStrings__RabbitMq='%s'\n" "$RABBIT_URI"
   printf "export PORTALLINK_TEST_POSTGRES='%s'\n" "$PG_TEST_CONN"
   printf "export PORTALLINK_TEST_RABBITMQ='%s'\n" "$RABBIT_TEST_URI"
+  printf "export PORTALLINK_TEST_RESTART='bash %s restart'\n" "$ROOT/scripts/services.sh"
+}
+
+# For the fault-injection tests: a real restart of one service, as an operator or a crash would cause it.
+cmd_restart() {
+  local svc="${1:-}"
+  [[ "$svc" == postgres || "$svc" == rabbitmq ]] || die "usage: $0 restart postgres|rabbitmq"
+  if [[ "$(current_mode)" == docker ]]; then
+    say "restarting $svc (Docker Compose)"
+    compose restart "$svc" || die "docker compose restart $svc failed"
+    docker_up
+  elif [[ "$svc" == postgres ]]; then
+    pg_down
+    pg_start
+  else
+    say "restarting RabbitMQ (rabbitmqctl stop_app / start_app: every connection drops, durable queues stay)"
+    timeout 60 rabbitmqctl -q stop_app >/dev/null || die "rabbitmqctl stop_app failed"
+    timeout 120 rabbitmqctl -q start_app >/dev/null || die "rabbitmqctl start_app failed"
+    wait_for 30 tcp_open 127.0.0.1 "$RABBIT_PORT" || die "RabbitMQ did not listen again on $RABBIT_PORT"
+  fi
 }
 
 cmd_status() {
@@ -386,5 +406,6 @@ case "${1:-}" in
   down)   with_lock cmd_down ;;
   env)    cmd_env ;;
   status) cmd_status ;;
-  *)      echo "usage: $0 up|down|env|status" >&2; exit 2 ;;
+  restart) shift; with_lock cmd_restart "$@" ;;
+  *)      echo "usage: $0 up|down|env|status|restart postgres|rabbitmq" >&2; exit 2 ;;
 esac

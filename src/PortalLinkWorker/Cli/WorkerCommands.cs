@@ -13,6 +13,9 @@ public static class WorkerCommands
                                    [--request-id <uuid>] [--campaign-id <uuid>] [--wait] [--timeout <seconds>]
                                                 publish one GeneratePortalLink; with --wait, print the outcome
                                                 (exit 0 generated, 1 failed, 2 no answer in time)
+          PortalLinkWorker redeliver-errors [--max <n>]
+                                                move messages from generate-portal-link_error back to
+                                                generate-portal-link for another try (after fixing the cause)
           PortalLinkWorker help                 this text
 
         Settings come from appsettings.json beside the DLL, then environment variables (Upflow__ApiKey, ...),
@@ -36,6 +39,8 @@ public static class WorkerCommands
                 return await MigrateCommand.RunAsync(rest);
             case "request":
                 return await RequestCommand.RunAsync(rest);
+            case "redeliver-errors":
+                return await RedeliverErrorsCommand.RunAsync(rest);
             case "help" or "--help" or "-h" or "-?":
                 Console.WriteLine(Usage);
                 return 0;

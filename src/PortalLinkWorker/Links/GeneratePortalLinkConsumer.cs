@@ -21,6 +21,7 @@ public sealed partial class GeneratePortalLinkConsumer(
     UpflowAvailability availability,
     ConsumptionSwitch consumption,
     IOptions<UpflowOptions> upflowOptions,
+    IOptions<DatabaseOptions> databaseOptions,
     TimeProvider time,
     ILogger<GeneratePortalLinkConsumer> logger) : IConsumer<GeneratePortalLink>
 {
@@ -40,6 +41,22 @@ public sealed partial class GeneratePortalLinkConsumer(
             ["CustomerId"] = PortalLinkRequestValidator.ValidateCustomerId(customerId) is null ? customerId : "(invalid)",
             ["CampaignId"] = request.CampaignId,
         });
+        try
+        {
+            await ProcessAsync(context, request, customerId, problem, ct);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e))
+        {
+            // PostgreSQL is down or restarting: not this message's fault, and MassTransit's short retries would push it
+            // to the error queue. Whatever was not committed is rolled back; the message waits in the queue.
+            LogDatabaseUnavailable(logger, e.GetBaseException().Message, databaseOptions.Value.OutagePause.TotalSeconds);
+            await HandBackAsync(context, time.GetUtcNow() + databaseOptions.Value.OutagePause);
+        }
+    }
+
+    private async Task ProcessAsync(ConsumeContext<GeneratePortalLink> context, GeneratePortalLink request, string customerId,
+        string? problem, CancellationToken ct)
+    {
 
         if (request.RequestId == Guid.Empty)
         {
@@ -83,12 +100,12 @@ public sealed partial class GeneratePortalLinkConsumer(
             // Never two calls for the same customer at once, in any replica (Upflow asks clients not to work on two
             // entities of one customer at a time); the lock ends with the transaction, or with the session on a crash.
             await store.LockCustomerAsync(customerId, ct);
-            var result = await CallUpflowAsync(request, customerId, ct);
-            if (result is null)
+            var (result, paused) = await CallUpflowAsync(request, customerId, ct);
+            if (paused is not null)
             {
                 // Upflow calls are paused: no outcome. The row stays pending, the message goes back to the queue.
                 await transaction.RollbackAsync(ct);
-                await context.Send(context.ReceiveContext.InputAddress, request);
+                await HandBackAsync(context, paused.Until);
                 return;
             }
             switch (result)
@@ -117,7 +134,8 @@ public sealed partial class GeneratePortalLinkConsumer(
     /// <summary>The Upflow outcome, or null when Upflow calls are paused and the message must wait in the queue: a long
     /// 429 pause, refused credentials, or an outage. A message whose retries ran out fails as UpflowUnavailable only when
     /// a probe shows that Upflow answers others: no message fails because Upflow is down for everyone.</summary>
-    private async Task<UpflowResult?> CallUpflowAsync(GeneratePortalLink request, string customerId, CancellationToken ct)
+    private async Task<(UpflowResult? Result, UpflowPausedException? Paused)> CallUpflowAsync(
+        GeneratePortalLink request, string customerId, CancellationToken ct)
     {
         try
         {
@@ -135,7 +153,7 @@ public sealed partial class GeneratePortalLinkConsumer(
                         return Paused(new UpflowPausedException("Upflow refused the credentials", null));
                 }
             }
-            return result;
+            return (result, null);
         }
         catch (UpflowPausedException paused)
         {
@@ -143,11 +161,27 @@ public sealed partial class GeneratePortalLinkConsumer(
         }
     }
 
-    private UpflowResult? Paused(UpflowPausedException paused)
+    private (UpflowResult?, UpflowPausedException?) Paused(UpflowPausedException paused)
     {
         LogHandedBack(logger, paused.Message);
-        consumption.Pause(paused.Until);
-        return null;
+        return (null, paused);
+    }
+
+    /// <summary>Puts the message back at the tail of its queue (sent before this delivery is acknowledged, so a crash in
+    /// between duplicates it at worst) and stops consuming until <paramref name="until"/>, or until Upflow answers
+    /// again when that is null.</summary>
+    private async Task HandBackAsync(ConsumeContext<GeneratePortalLink> context, DateTimeOffset? until)
+    {
+        await context.Send(context.ReceiveContext.InputAddress, context.Message);
+        consumption.Pause(until);
+    }
+
+    private static bool IsDatabaseUnavailable(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is Npgsql.NpgsqlException { IsTransient: true })
+                return true;
+        return false;
     }
 
     private DateTimeOffset Now() => PostgresTime.Truncate(time.GetUtcNow());
@@ -192,6 +226,9 @@ public sealed partial class GeneratePortalLinkConsumer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request rejected before calling Upflow: {Problem}")]
     private static partial void LogInvalid(ILogger logger, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL is unavailable ({Error}): the message goes back to the queue and consumption pauses for {Seconds:0.#} s")]
+    private static partial void LogDatabaseUnavailable(ILogger logger, string error, double seconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Back to the queue, consumption paused: {Why}")]
     private static partial void LogHandedBack(ILogger logger, string why);

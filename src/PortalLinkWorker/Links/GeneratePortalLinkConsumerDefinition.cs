@@ -34,7 +34,12 @@ public sealed class GeneratePortalLinkConsumerDefinition : ConsumerDefinition<Ge
         endpointConfigurator.UseMessageRetry(r =>
         {
             r.Intervals(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5));
-            r.Ignore<ArgumentException>();
+            // A body that cannot be read will not read better the second time.
+            r.Ignore<System.Text.Json.JsonException>();
         });
+        // A message with fields of the wrong type but a readable RequestId is answered with PortalLinkFailed instead of
+        // going silently to the error queue.
+        endpointConfigurator.ConfigureError(error => UnreadableRequestFilter.Configure(error,
+            context.GetRequiredService<TimeProvider>(), context.GetRequiredService<ILogger<UnreadableRequestFilter>>()));
     }
 }

@@ -11,4 +11,8 @@ public sealed class DatabaseOptions
 
     /// <summary>How long start-up waits for PostgreSQL to accept connections. Default 60 s.</summary>
     public TimeSpan StartupWait { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long consumption pauses when PostgreSQL is unavailable mid-run, before the next message tries again.
+    /// Default 5 s.</summary>
+    public TimeSpan OutagePause { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using RateLimitBench;
+
+// dotnet run -c Release --project bench/RateLimitBench -- [--quick] [--only a,b,c,d] [--keep-databases] [--name rate-limit]
+var settings = BenchSettings.FromArgs(args);
+var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',') ?? ["a", "b", "c", "d"];
+var name = args.SkipWhile(a => a != "--name").Skip(1).FirstOrDefault() ?? "rate-limit";
+var L = settings.Limit;
+ScenarioSpec[] scenarios =
+[
+    new("a", "worker at L", L, 1, L, settings.Requests, null),
+    new("b", "worker at 3L", 3 * L, 1, L, settings.Requests, null),
+    new("c", "2 replicas at L, one budget", L, 2, 0, settings.Requests, null),
+    new("d", "outage mid-run", L, 1, L, settings.OutageRequests, settings.Outage),
+];
+
+var startedAt = DateTimeOffset.UtcNow;
+var clock = Stopwatch.StartNew();
+var results = new List<ScenarioResult>();
+var errors = new List<string>();
+await using (var env = await BenchEnvironment.StartAsync(settings))
+{
+    var runner = new ScenarioRunner(settings, env);
+    try
+    {
+        foreach (var spec in scenarios.Where(s => only.Contains(s.Id)))
+        {
+            ScenarioResult result;
+            try
+            {
+                result = await runner.RunAsync(spec);
+            }
+            catch (Exception e)
+            {
+                ScenarioRunner.Log($"scenario {spec.Id} could not run: {e.GetType().Name}: {e.Message}");
+                errors.Add($"{spec.Id}: {e.GetType().Name}: {e.Message}");
+                continue;
+            }
+            results.Add(result);
+            foreach (var t in result.Targets)
+                ScenarioRunner.Log($"  {(t.Pass ? "PASS" : "FAIL")} {t.Target}: {t.Measured}");
+        }
+    }
+    finally
+    {
+        try
+        {
+            await env.DropDatabasesAsync();
+        }
+        catch (Exception e)
+        {
+            ScenarioRunner.Log($"dropping the databases failed: {e.Message}");
+        }
+    }
+}
+
+var repo = FindRepositoryRoot();
+Report.Write(Path.Combine(repo, "bench", "results"), name, settings, startedAt, clock.Elapsed.TotalSeconds, results, errors);
+return errors.Count == 0 && results.All(r => r.Targets.All(t => t.Pass)) ? 0 : 1;
+
+static string FindRepositoryRoot()
+{
+    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "PortalLinkWorker.sln")))
+                return dir.FullName;
+    return Directory.GetCurrentDirectory();
+}

@@ -1,0 +1,80 @@
+using System.Text;
+using PortalLinkContracts;
+using PortalLinkWorker.Links;
+
+namespace PortalLinkWorker.Tests.Integration;
+
+/// <summary>Everything a publisher can get wrong on the wire: each gets a clear answer or lands in the error queue, the
+/// consumer carries on, and Upflow is never called.</summary>
+[Collection(WorkerCollection.Name)]
+[Trait("Category", "Fault")]
+public sealed class BadInputTests(WorkerFixture fixture)
+{
+    private const string Queue = GeneratePortalLinkConsumerDefinition.QueueName;
+    private const string Json = "application/json";
+    private const string Envelope = "application/vnd.masstransit+json";
+
+    public enum Lands { FailedEvent, ErrorQueue, SkippedQueue }
+
+    public static TheoryData<string, Func<Guid, byte[]>, string?, Lands> Cases()
+    {
+        static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
+        static Func<Guid, byte[]> Body(Func<Guid, string> text) => id => Utf8(text(id));
+        return new()
+        {
+            { "expiresIn as a string", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:1","expiresIn":"60"}"""), Json, Lands.FailedEvent },
+            { "expiresIn with a fraction", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:1","expiresIn":1.5}"""), Json, Lands.FailedEvent },
+            { "expiresIn beyond Int32", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:1","expiresIn":2147483648}"""), Json, Lands.FailedEvent },
+            { "customerId as a number", Body(id => $$"""{"requestId":"{{id}}","customerId":12345}"""), Json, Lands.FailedEvent },
+            { "campaignId not a UUID", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:1","campaignId":"abc"}"""), Json, Lands.FailedEvent },
+            { "frameAncestors as a number", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:1","frameAncestors":5}"""), Json, Lands.FailedEvent },
+            { "wrong type inside a MassTransit envelope", Body(id => $$$"""{"messageId":"{{{Guid.NewGuid()}}}","messageType":["urn:message:PortalLinkContracts:GeneratePortalLink"],"message":{"requestId":"{{{id}}}","customerId":"external:1","expiresIn":"soon"}}"""), Envelope, Lands.FailedEvent },
+            { "a megabyte of customer id", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:{{new string('x', 1_000_000)}}"}"""), Json, Lands.FailedEvent },
+            { "requestId not a UUID", Body(_ => """{"requestId":"not-a-uuid","customerId":"external:1"}"""), Json, Lands.ErrorQueue },
+            { "not JSON", Body(_ => "{ this is not json"), Json, Lands.ErrorQueue },
+            { "not UTF-8", _ => [0x7b, 0xff, 0xfe, 0x22, 0x7d], Json, Lands.ErrorQueue },
+            { "empty body", _ => [], Json, Lands.SkippedQueue },
+            { "unknown message type", Body(_ => $$$"""{"messageId":"{{{Guid.NewGuid()}}}","messageType":["urn:message:Elsewhere:SomethingElse"],"message":{"x":1}}"""), Envelope, Lands.SkippedQueue },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task BadMessage_AnsweredOrSetAside_ConsumerCarriesOn_UpflowNeverCalled(string kind, Func<Guid, byte[]> body, string? contentType, Lands lands)
+    {
+        var requestId = Guid.NewGuid();
+        var callsBefore = (await fixture.CallsAsync()).Count;
+        var errorsBefore = await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_error");
+        var skippedBefore = await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_skipped");
+
+        await RawQueue.PublishAsync(fixture.RabbitMq, Queue, body(requestId), contentType);
+        // A valid message behind it: the consumer must still be working.
+        var sentinel = new GeneratePortalLink(Guid.NewGuid(), $"external:sentinel-{Guid.NewGuid():N}");
+        await fixture.Bus.Publish(sentinel);
+        await fixture.OutcomeAsync<PortalLinkGenerated>(sentinel.RequestId);
+
+        switch (lands)
+        {
+            case Lands.FailedEvent:
+                var failed = await fixture.OutcomeAsync<PortalLinkFailed>(requestId);
+                Assert.Equal(PortalLinkFailureReason.InvalidRequest, failed.Reason);
+                Assert.False(string.IsNullOrWhiteSpace(failed.Message), kind);
+                break;
+            case Lands.ErrorQueue:
+                await WaitUntilAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_error") > errorsBefore);
+                break;
+            case Lands.SkippedQueue:
+                await WaitUntilAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_skipped") > skippedBefore);
+                break;
+        }
+        // Only the sentinel reached Upflow.
+        Assert.Equal(callsBefore + 1, (await fixture.CallsAsync()).Count);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!await condition())
+            await Task.Delay(100, limit.Token);
+    }
+}

@@ -14,7 +14,7 @@ public sealed class BadInputTests(WorkerFixture fixture)
     private const string Json = "application/json";
     private const string Envelope = "application/vnd.masstransit+json";
 
-    public enum Lands { FailedEvent, ErrorQueue, SkippedQueue }
+    public enum Lands { FailedEvent, FailedWithoutRequestId, ErrorQueue, SkippedQueue }
 
     public static TheoryData<string, Func<Guid, byte[]>, string?, Lands> Cases()
     {
@@ -33,7 +33,7 @@ public sealed class BadInputTests(WorkerFixture fixture)
             { "requestId not a UUID", Body(_ => """{"requestId":"not-a-uuid","customerId":"external:1"}"""), Json, Lands.ErrorQueue },
             { "not JSON", Body(_ => "{ this is not json"), Json, Lands.ErrorQueue },
             { "not UTF-8", _ => [0x7b, 0xff, 0xfe, 0x22, 0x7d], Json, Lands.ErrorQueue },
-            { "empty body", _ => [], Json, Lands.SkippedQueue },
+            { "empty body (no field at all)", _ => [], Json, Lands.FailedWithoutRequestId },
             { "unknown message type", Body(_ => $$$"""{"messageId":"{{{Guid.NewGuid()}}}","messageType":["urn:message:Elsewhere:SomethingElse"],"message":{"x":1}}"""), Envelope, Lands.SkippedQueue },
         };
     }
@@ -46,6 +46,7 @@ public sealed class BadInputTests(WorkerFixture fixture)
         var callsBefore = (await fixture.CallsAsync()).Count;
         var errorsBefore = await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_error");
         var skippedBefore = await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_skipped");
+        var keylessBefore = fixture.OutcomesOf(Guid.Empty).Count;
 
         await RawQueue.PublishAsync(fixture.RabbitMq, Queue, body(requestId), contentType);
         // A valid message behind it: the consumer must still be working.
@@ -59,6 +60,10 @@ public sealed class BadInputTests(WorkerFixture fixture)
                 var failed = await fixture.OutcomeAsync<PortalLinkFailed>(requestId);
                 Assert.Equal(PortalLinkFailureReason.InvalidRequest, failed.Reason);
                 Assert.False(string.IsNullOrWhiteSpace(failed.Message), kind);
+                break;
+            case Lands.FailedWithoutRequestId:
+                await WaitUntilAsync(() => Task.FromResult(fixture.OutcomesOf(Guid.Empty).Count > keylessBefore));
+                Assert.Contains("RequestId", Assert.IsType<PortalLinkFailed>(fixture.OutcomesOf(Guid.Empty)[^1]).Message);
                 break;
             case Lands.ErrorQueue:
                 await WaitUntilAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_error") > errorsBefore);

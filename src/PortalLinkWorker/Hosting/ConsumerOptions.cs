@@ -15,4 +15,9 @@ public sealed class ConsumerOptions
     /// <summary>Messages RabbitMQ hands out ahead of acknowledgement. Default 32.</summary>
     [Range(1, 10_000)]
     public int PrefetchCount { get; set; } = 32;
+
+    /// <summary>On shutdown (SIGTERM), how long messages in flight may take to finish before they are cancelled and go
+    /// back to the queue unacknowledged. Default 20 s; keep it below the orchestrator's grace period (Kubernetes: 30 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(20);
 }

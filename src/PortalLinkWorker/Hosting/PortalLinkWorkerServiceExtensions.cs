@@ -12,6 +12,9 @@ namespace PortalLinkWorker.Hosting;
 /// <summary>The wiring of the worker, one method per concern; tests call the same methods.</summary>
 public static class PortalLinkWorkerServiceExtensions
 {
+    /// <summary>Time on top of the consumers' stop timeout for the bus to close and the host to finish.</summary>
+    private static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(5);
+
     /// <summary>Everything the running worker needs: options, logging, database, Upflow client, bus.</summary>
     public static IHostApplicationBuilder AddPortalLinkWorker(this IHostApplicationBuilder builder)
     {
@@ -66,11 +69,16 @@ public static class PortalLinkWorkerServiceExtensions
                 rabbit.ConfigureEndpoints(context);
             });
         });
-        services.Configure<MassTransitHostOptions>(host =>
+        // Shutdown: new deliveries stop at once, messages in flight get Consumer:StopTimeout to finish (and are acked),
+        // then the rest are cancelled and go back to the queue; the host waits a little longer than that.
+        services.AddOptions<MassTransitHostOptions>().Configure<IOptions<ConsumerOptions>>((host, consumer) =>
         {
             host.WaitUntilStarted = true;
-            host.StopTimeout = TimeSpan.FromSeconds(30);
+            host.ConsumerStopTimeout = consumer.Value.StopTimeout;
+            host.StopTimeout = consumer.Value.StopTimeout + ShutdownMargin;
         });
+        services.AddOptions<HostOptions>().Configure<IOptions<ConsumerOptions>>((host, consumer) =>
+            host.ShutdownTimeout = consumer.Value.StopTimeout + ShutdownMargin + ShutdownMargin);
         return services;
     }
 }

@@ -32,23 +32,25 @@ public sealed class PostgresRateBudgetStore(IServiceScopeFactory scopes, IOption
         var (state, result) = change(record?.ToState(), now);
         if (record is null)
         {
-            record = new RateBudgetRecord { Account = _account };
-            record.Apply(state, now);
-            db.RateBudgets.Add(record);
+            var created = new RateBudgetRecord { Account = _account };
+            created.Apply(state, now);
+            var inserted = await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO upflow_rate_budgets (account, tokens, refilled_at, paused_until, rate, rate_changed_at, updated_at)
+                VALUES ({created.Account}, {created.Tokens}, {created.RefilledAt}, {created.PausedUntil}, {created.Rate},
+                        {created.RateChangedAt}, {created.UpdatedAt})
+                ON CONFLICT (account) DO NOTHING
+                """, cancellationToken);
+            if (inserted == 0)
+            {
+                // Another replica created the row first: apply the change to its row instead.
+                await transaction.RollbackAsync(cancellationToken);
+                return await UpdateAsync(change, cancellationToken);
+            }
         }
         else
         {
             record.Apply(state, now);
-        }
-        try
-        {
             await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException) when (rows.Count == 0)
-        {
-            // Two replicas created the row at once; the other one's row stands, and this lease is tried again.
-            await transaction.RollbackAsync(cancellationToken);
-            return await UpdateAsync(change, cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
         return (result, now);

@@ -5,15 +5,15 @@ using PortalLinkWorker.Hosting;
 namespace PortalLinkWorker.Upflow;
 
 /// <summary>
-/// This process's share of the account's rate budget. Tokens are leased from the shared state in small slices (at most
-/// one burst window's worth), so that a call costs a database round trip only once per slice, and unused tokens lapse
+/// This process's share of the account's rate budget. Tokens are leased from the shared state in small slices (half a
+/// burst window's worth), so that a call costs a database round trip only once per slice, and unused tokens lapse
 /// after <see cref="LeaseLifetime"/> instead of piling up in one replica. Callers are served one at a time, in arrival
 /// order, so a pause or an empty bucket releases them paced at the rate, not all at once.
 /// </summary>
 public sealed partial class RateBudget : IDisposable
 {
     /// <summary>Leased tokens unused after this are dropped: a replica must not sit on tokens the others could use.</summary>
-    public static readonly TimeSpan LeaseLifetime = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan LeaseLifetime = TimeSpan.FromMilliseconds(500);
 
     private readonly IRateBudgetStore _store;
     private readonly TimeProvider _time;
@@ -125,7 +125,9 @@ public sealed partial class RateBudget : IDisposable
         var ((granted, nextAt, rate, pausedUntil), now) = await _store.UpdateAsync((state, at) =>
         {
             var current = state ?? RateBudgetState.Initial(at, _rules);
-            var slice = (int)Math.Max(1, Math.Ceiling(current.CurrentRate(at, _rules) * _rules.BurstWindow.TotalSeconds));
+            // Half a bucketful: a replica that comes back a little late for its slice finds the tokens still there
+            // instead of lost to the full bucket.
+            var slice = (int)Math.Max(1, Math.Floor(current.CurrentRate(at, _rules) * _rules.BurstWindow.TotalSeconds / 2));
             var (next, tokens, nextTokenAt) = current.Lease(at, slice, _rules);
             return (next, (tokens, nextTokenAt, next.CurrentRate(at, _rules), next.PausedUntil));
         }, cancellationToken);

@@ -83,10 +83,11 @@ public sealed class UpflowOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan RateIncreaseInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>The most tokens the shared bucket holds, as seconds of the rate (at least one token). Default 0.2 s, so that
-    /// no 5-second window sees more than 5.2 seconds' worth of calls.</summary>
+    /// <summary>The most tokens the shared bucket holds, as seconds of the rate (at least one token). Default 0.1 s, so that
+    /// no 5-second window sees more than 5.1 seconds' worth of calls, leaving room for network jitter under Upflow's
+    /// limit.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
-    public TimeSpan BurstWindow { get; set; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan BurstWindow { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Longest a message waits in memory for the budget or a pause to end. Beyond it the message goes back to the
     /// queue and consumption pauses: long waits in memory hold consumer slots (and, with MassTransit, can keep an

@@ -24,6 +24,7 @@ public sealed class WorkerFixture : IAsyncLifetime
     private WebApplication? _simulator;
     private IHost? _worker;
     private IBusControl? _observer;
+    private string _observerQueue = "";
     private readonly ConcurrentDictionary<Guid, ConcurrentQueue<object>> _outcomes = new();
     private readonly ConcurrentQueue<Fault<GeneratePortalLink>> _faults = new();
     private readonly SemaphoreSlim _arrived = new(0);
@@ -47,11 +48,16 @@ public sealed class WorkerFixture : IAsyncLifetime
         SimulatorUrl = simulatorUrl;
         _worker = BuildWorker();
 
+        // A durable queue of its own, not a temporary one: the fault tests restart the broker, and the events published
+        // while it comes back must still reach the test.
+        _observerQueue = $"portal-link-tests-{Guid.NewGuid():N}";
         _observer = MassTransit.Bus.Factory.CreateUsingRabbitMq(rabbit =>
         {
             RabbitMqAddress.TryParse(RabbitMq)!.ApplyTo(rabbit);
-            rabbit.ReceiveEndpoint(new TemporaryEndpointDefinition(), endpoint =>
+            rabbit.ReceiveEndpoint(_observerQueue, endpoint =>
             {
+                endpoint.Durable = true;
+                endpoint.AutoDelete = false;
                 endpoint.Handler<PortalLinkGenerated>(c => Record(c.Message.RequestId, c.Message));
                 endpoint.Handler<PortalLinkFailed>(c => Record(c.Message.RequestId, c.Message));
                 endpoint.Handler<Fault<GeneratePortalLink>>(c =>
@@ -145,9 +151,12 @@ public sealed class WorkerFixture : IAsyncLifetime
     public async Task ConfigureSimulatorAsync(object changes) =>
         (await Simulator.PutAsJsonAsync("/_simulator/config", changes)).EnsureSuccessStatusCode();
 
+    /// <summary>The tests' own connections are not pooled: a pooled one would not survive the PostgreSQL restart test.</summary>
+    private string TestConnection => Database + ";Pooling=false";
+
     public async Task<Dictionary<string, object?>?> RowAsync(Guid requestId)
     {
-        await using var connection = new NpgsqlConnection(Database);
+        await using var connection = new NpgsqlConnection(TestConnection);
         await connection.OpenAsync();
         await using var select = new NpgsqlCommand("SELECT * FROM portal_links WHERE request_id = @id", connection);
         select.Parameters.AddWithValue("id", requestId);
@@ -159,7 +168,7 @@ public sealed class WorkerFixture : IAsyncLifetime
 
     public async Task ExecuteSqlAsync(string sql, params (string Name, object Value)[] parameters)
     {
-        await using var connection = new NpgsqlConnection(Database);
+        await using var connection = new NpgsqlConnection(TestConnection);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         foreach (var (name, value) in parameters)
@@ -175,7 +184,13 @@ public sealed class WorkerFixture : IAsyncLifetime
             _worker.Dispose();
         }
         if (_observer is not null)
+        {
             await _observer.StopAsync();
+            await using var connection = await new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(RabbitMq) }.CreateConnectionAsync();
+            await using var channel = await connection.CreateChannelAsync();
+            await channel.QueueDeleteAsync(_observerQueue, ifUnused: false, ifEmpty: false);
+            await channel.ExchangeDeleteAsync(_observerQueue);
+        }
         if (_simulator is not null)
             await _simulator.DisposeAsync();
         Simulator.Dispose();

@@ -7,7 +7,10 @@ public sealed class RateBudgetStateTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
     private static readonly RateBudgetRules Rules =
-        RateBudgetRules.From(new UpflowOptions { MaxRequestsPerSecond = 10, RateDecreaseFactor = 0.75, RateIncreaseStep = 0.05 });
+        RateBudgetRules.From(new UpflowOptions
+        {
+            MaxRequestsPerSecond = 10, RateDecreaseFactor = 0.75, RateIncreaseStep = 0.05, BurstWindow = TimeSpan.FromMilliseconds(200),
+        });
 
     private static TimeSpan Ms(double ms) => TimeSpan.FromMilliseconds(ms);
 

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using PortalLinkContracts;
+using PortalLinkWorker.Links;
+using Xunit.Abstractions;
+
+namespace PortalLinkWorker.Tests.Integration;
+
+/// <summary>Real failures during a real run, with the worker as a child process: kill -9, a RabbitMQ restart, a
+/// PostgreSQL restart, SIGTERM. Nothing may be lost.</summary>
+[Collection(WorkerCollection.Name)]
+[Trait("Category", "Fault")]
+public sealed class ServiceRestartTests(WorkerFixture fixture, ITestOutputHelper output) : IAsyncLifetime
+{
+    /// <summary>Set by scripts/services.sh env: a command that restarts "postgres" or "rabbitmq".</summary>
+    private const string RestartVariable = "PORTALLINK_TEST_RESTART";
+
+    public Task InitializeAsync() => fixture.StopWorkerAsync();
+
+    public Task DisposeAsync() => fixture.StartWorkerAsync();
+
+    [Fact]
+    public async Task KillsAndRestartsDuringARun_NothingLost_EveryRequestFinal()
+    {
+        const int requests = 2000;
+        const int kills = 3;
+        await fixture.ConfigureSimulatorAsync(new { latencyMs = 5 });
+        var worker = WorkerProcess.Start(fixture.WorkerSettings);
+        var errorsBefore = await RawQueue.DepthAsync(fixture.RabbitMq, GeneratePortalLinkConsumerDefinition.QueueName + "_error");
+        var batch = Enumerable.Range(0, requests)
+            .Select(i => new GeneratePortalLink(Guid.NewGuid(), $"external:fault-{i}-{Guid.NewGuid():N}"))
+            .ToList();
+        var logs = new List<string>();
+        try
+        {
+            await Task.WhenAll(batch.Select(r => fixture.Bus.Publish(r)));
+            var faults = new (string Name, Func<Task> Inject)[]
+            {
+                ("kill -9", async () => { await worker.KillAsync(); logs.Add(worker.Output); await worker.DisposeAsync(); worker = WorkerProcess.Start(fixture.WorkerSettings); }),
+                ("RabbitMQ restart", () => RestartAsync("rabbitmq")),
+                ("kill -9", async () => { await worker.KillAsync(); logs.Add(worker.Output); await worker.DisposeAsync(); worker = WorkerProcess.Start(fixture.WorkerSettings); }),
+                ("PostgreSQL restart", () => RestartAsync("postgres")),
+                ("kill -9", async () => { await worker.KillAsync(); logs.Add(worker.Output); await worker.DisposeAsync(); worker = WorkerProcess.Start(fixture.WorkerSettings); }),
+            };
+            for (var i = 0; i < faults.Length; i++)
+            {
+                var threshold = requests * (i + 1) / (faults.Length + 2);
+                await WaitUntilAsync(() => Task.FromResult(Done(batch) >= threshold), TimeSpan.FromMinutes(3));
+                output.WriteLine($"{faults[i].Name} after {Done(batch)} outcomes");
+                await faults[i].Inject();
+            }
+
+            foreach (var request in batch)
+                await fixture.WaitForOutcomesAsync(request.RequestId);
+        }
+        finally
+        {
+            logs.Add(worker.Output);
+            await worker.DisposeAsync();
+            await fixture.ConfigureSimulatorAsync(new { latencyMs = 0 });
+        }
+
+        var calls = (await fixture.CallsAsync()).Where(c => c.CustomerId.StartsWith("external:fault-")).ToList();
+        var perCustomer = calls.GroupBy(c => c.CustomerId).ToDictionary(g => g.Key, g => g.Count());
+        var duplicates = batch.Count(r => fixture.OutcomesOf(r.RequestId).Count > 1);
+        output.WriteLine($"{requests} requests, {kills} kills, 1 RabbitMQ and 1 PostgreSQL restart: {calls.Count} Upflow calls " +
+                         $"({calls.Count - requests} extra), {duplicates} requests with a repeated event");
+        foreach (var request in batch)
+        {
+            var row = await fixture.RowAsync(request.RequestId);
+            Assert.Equal("generated", row?["status"]);
+            Assert.Equal(row!["url"], Assert.IsType<PortalLinkGenerated>(fixture.OutcomesOf(request.RequestId)[0]).Url);
+            Assert.True(perCustomer.ContainsKey(request.CustomerId));
+        }
+        // Extra calls come from the crash window between Upflow's answer and the commit (the calls in flight, at most
+        // Upflow:MaxConcurrentRequests = 5, at each kill and at the PostgreSQL restart) and from attempts that timed out
+        // (1 s in these tests) on a machine busy restarting services. Twice the first bound still catches a retry storm.
+        Assert.InRange(calls.Count - requests, 0, 2 * (kills + 1) * 5);
+        Assert.DoesNotContain(fixture.Faults, f => batch.Any(r => r.RequestId == f.Message.RequestId));
+        Assert.Equal(errorsBefore, await RawQueue.DepthAsync(fixture.RabbitMq, GeneratePortalLinkConsumerDefinition.QueueName + "_error"));
+        var allLogs = string.Join('\n', logs);
+        Assert.DoesNotContain(WorkerFixture.ApiSecret, allLogs);
+        Assert.DoesNotContain("portal.upflow-simulator.invalid/p/", allLogs);
+    }
+
+    [Fact]
+    public async Task SigTerm_FinishesWhatIsInFlight_AndExitsZero()
+    {
+        // Slow, but within the fixture's 1-s attempt timeout.
+        await fixture.ConfigureSimulatorAsync(new { latencyMs = 800 });
+        var worker = WorkerProcess.Start(fixture.WorkerSettings);
+        var batch = Enumerable.Range(0, 4).Select(i => new GeneratePortalLink(Guid.NewGuid(), $"external:sigterm-{i}-{Guid.NewGuid():N}")).ToList();
+        try
+        {
+            await Task.WhenAll(batch.Select(r => fixture.Bus.Publish(r)));
+            // In flight: the rows are pending and the (slow) Upflow calls are under way.
+            await WaitUntilAsync(async () =>
+            {
+                foreach (var request in batch)
+                    if (await fixture.RowAsync(request.RequestId) is null)
+                        return false;
+                return true;
+            }, TimeSpan.FromSeconds(60));
+
+            var exitCode = await worker.TerminateAsync(TimeSpan.FromSeconds(60));
+
+            Assert.Equal(0, exitCode);
+            foreach (var request in batch)
+            {
+                Assert.Equal("generated", (await fixture.RowAsync(request.RequestId))!["status"]);
+                Assert.IsType<PortalLinkGenerated>((await fixture.WaitForOutcomesAsync(request.RequestId))[0]);
+            }
+        }
+        finally
+        {
+            await worker.DisposeAsync();
+            await fixture.ConfigureSimulatorAsync(new { latencyMs = 0 });
+        }
+    }
+
+    private int Done(IEnumerable<GeneratePortalLink> batch) => batch.Count(r => fixture.OutcomesOf(r.RequestId).Count > 0);
+
+    private static async Task RestartAsync(string service)
+    {
+        var command = Environment.GetEnvironmentVariable(RestartVariable)
+                      ?? throw new InvalidOperationException($"{RestartVariable} is not set: run the tests with scripts/test.sh, which sets it.");
+        using var restart = Process.Start(new ProcessStartInfo("bash", ["-c", $"{command} {service}"]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        await restart.WaitForExitAsync();
+        Assert.True(restart.ExitCode == 0, $"{command} {service} failed: {await restart.StandardError.ReadToEndAsync()}");
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan patience)
+    {
+        using var limit = new CancellationTokenSource(patience);
+        while (!await condition())
+            await Task.Delay(50, limit.Token);
+    }
+}

@@ -62,24 +62,17 @@ public sealed class BadInputTests(WorkerFixture fixture)
                 Assert.False(string.IsNullOrWhiteSpace(failed.Message), kind);
                 break;
             case Lands.FailedWithoutRequestId:
-                await WaitUntilAsync(() => Task.FromResult(fixture.OutcomesOf(Guid.Empty).Count > keylessBefore));
+                await Eventually.TrueAsync(() => Task.FromResult(fixture.OutcomesOf(Guid.Empty).Count > keylessBefore));
                 Assert.Contains("RequestId", Assert.IsType<PortalLinkFailed>(fixture.OutcomesOf(Guid.Empty)[^1]).Message);
                 break;
             case Lands.ErrorQueue:
-                await WaitUntilAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_error") > errorsBefore);
+                await Eventually.TrueAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_error") > errorsBefore);
                 break;
             case Lands.SkippedQueue:
-                await WaitUntilAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_skipped") > skippedBefore);
+                await Eventually.TrueAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_skipped") > skippedBefore);
                 break;
         }
         // Only the sentinel reached Upflow.
         Assert.Equal(callsBefore + 1, (await fixture.CallsAsync()).Count);
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!await condition())
-            await Task.Delay(100, limit.Token);
     }
 }

@@ -97,8 +97,9 @@ public sealed class GeneratePortalLinkTests(WorkerFixture fixture)
         var customerId = External("no-request-id");
         await fixture.Bus.Publish(new GeneratePortalLink(Guid.Empty, customerId));
 
-        var failed = (await WaitUntil(() => fixture.OutcomesOf(Guid.Empty).OfType<PortalLinkFailed>()
-            .FirstOrDefault(f => f.CustomerId == customerId)))!;
+        PortalLinkFailed? Answer() => fixture.OutcomesOf(Guid.Empty).OfType<PortalLinkFailed>().FirstOrDefault(f => f.CustomerId == customerId);
+        await Eventually.TrueAsync(() => Answer() is not null);
+        var failed = Answer()!;
         Assert.Equal(PortalLinkFailureReason.InvalidRequest, failed.Reason);
         Assert.Contains("RequestId", failed.Message);
         Assert.Empty(await fixture.CallsAsync(customerId));
@@ -246,13 +247,5 @@ public sealed class GeneratePortalLinkTests(WorkerFixture fixture)
         var generated = await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
         Assert.Equal(request.CustomerId, generated.CustomerId);
         Assert.Equal(600, Assert.Single(await fixture.CallsAsync(request.CustomerId)).ExpiresIn);
-    }
-
-    private static async Task<T?> WaitUntil<T>(Func<T?> probe) where T : class
-    {
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (probe() is not { } found)
-            await Task.Delay(50, limit.Token);
-        return probe();
     }
 }

@@ -35,7 +35,7 @@ public sealed class PoisonMessageTests(WorkerFixture fixture)
 
             foreach (var request in behind)
                 await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
-            await WaitUntilAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, ErrorQueue) == 1);
+            await Eventually.TrueAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, ErrorQueue) == 1);
             var headers = Assert.Single(await RawQueue.PeekHeadersAsync(fixture.RabbitMq, ErrorQueue));
             Assert.Contains("simulated bug", System.Text.Encoding.UTF8.GetString((byte[])headers["MT-Fault-Message"]!));
             Assert.Contains(fixture.Faults, f => f.Message.RequestId == poison.RequestId);
@@ -49,12 +49,5 @@ public sealed class PoisonMessageTests(WorkerFixture fixture)
         Assert.Equal(1, await RedeliverErrorsCommand.MoveAsync(new Uri(fixture.RabbitMq), int.MaxValue, CancellationToken.None));
         await fixture.OutcomeAsync<PortalLinkGenerated>(poison.RequestId);
         Assert.Equal(0u, await RawQueue.DepthAsync(fixture.RabbitMq, ErrorQueue));
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!await condition())
-            await Task.Delay(100, limit.Token);
     }
 }

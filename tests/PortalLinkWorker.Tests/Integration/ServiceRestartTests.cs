@@ -44,7 +44,7 @@ public sealed class ServiceRestartTests(WorkerFixture fixture, ITestOutputHelper
             for (var i = 0; i < faults.Length; i++)
             {
                 var threshold = requests * (i + 1) / (faults.Length + 2);
-                await WaitUntilAsync(() => Task.FromResult(Done(batch) >= threshold), TimeSpan.FromMinutes(3));
+                await Eventually.TrueAsync(() => Task.FromResult(Done(batch) >= threshold), TimeSpan.FromMinutes(3));
                 output.WriteLine($"{faults[i].Name} after {Done(batch)} outcomes");
                 await faults[i].Inject();
             }
@@ -93,7 +93,7 @@ public sealed class ServiceRestartTests(WorkerFixture fixture, ITestOutputHelper
         {
             await Task.WhenAll(batch.Select(r => fixture.Bus.Publish(r)));
             // In flight: the rows are pending and the (slow) Upflow calls are under way.
-            await WaitUntilAsync(async () =>
+            await Eventually.TrueAsync(async () =>
             {
                 foreach (var request in batch)
                     if (await fixture.RowAsync(request.RequestId) is null)
@@ -126,12 +126,5 @@ public sealed class ServiceRestartTests(WorkerFixture fixture, ITestOutputHelper
         using var restart = Process.Start(new ProcessStartInfo("bash", ["-c", $"{command} {service}"]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
         await restart.WaitForExitAsync();
         Assert.True(restart.ExitCode == 0, $"{command} {service} failed: {await restart.StandardError.ReadToEndAsync()}");
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan patience)
-    {
-        using var limit = new CancellationTokenSource(patience);
-        while (!await condition())
-            await Task.Delay(50, limit.Token);
     }
 }

@@ -19,7 +19,7 @@ public sealed class UpflowPauseTests(WorkerFixture fixture)
         try
         {
             await fixture.Bus.Publish(request);
-            await WaitUntilAsync(async () => (await fixture.CallsAsync(request.CustomerId)).Count >= 2);
+            await Eventually.TrueAsync(async () => (await fixture.CallsAsync(request.CustomerId)).Count >= 2);
         }
         finally
         {
@@ -41,7 +41,7 @@ public sealed class UpflowPauseTests(WorkerFixture fixture)
         {
             await Task.WhenAll(requests.Select(r => fixture.Bus.Publish(r)));
             // Let the outage be seen and last a few probe intervals.
-            await WaitUntilAsync(async () => (await fixture.CallsAsync()).Count(c => c.CustomerId.StartsWith("external:outage-")) >= 5);
+            await Eventually.TrueAsync(async () => (await fixture.CallsAsync()).Count(c => c.CustomerId.StartsWith("external:outage-")) >= 5);
             await Task.Delay(TimeSpan.FromSeconds(3));
             Assert.All(requests, r => Assert.Empty(fixture.OutcomesOf(r.RequestId)));
         }
@@ -62,7 +62,7 @@ public sealed class UpflowPauseTests(WorkerFixture fixture)
         try
         {
             await fixture.Bus.Publish(request);
-            await WaitUntilAsync(async () => (await fixture.CallsAsync(request.CustomerId)).Any(c => c.Status == 401));
+            await Eventually.TrueAsync(async () => (await fixture.CallsAsync(request.CustomerId)).Any(c => c.Status == 401));
             await Task.Delay(TimeSpan.FromSeconds(2));
             Assert.Empty(fixture.OutcomesOf(request.RequestId));
             Assert.Equal("pending", (await fixture.RowAsync(request.RequestId))!["status"]);
@@ -117,12 +117,5 @@ public sealed class UpflowPauseTests(WorkerFixture fixture)
         // The pause is shared: after the first 429 nobody calls again before the reset, so 429s stay few.
         Assert.InRange(calls.Count(c => c.Status == 429), 1, 6);
         Assert.All(requests, r => Assert.Single(fixture.OutcomesOf(r.RequestId)));
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!await condition())
-            await Task.Delay(100, limit.Token);
     }
 }

@@ -36,7 +36,7 @@ public sealed class WorkerCrashTests(WorkerFixture fixture, ITestOutputHelper ou
             for (var kill = 1; kill <= Kills; kill++)
             {
                 var threshold = Requests * kill / (Kills + 1);
-                await WaitUntilAsync(() => requests.Count(r => fixture.OutcomesOf(r.RequestId).Count > 0) >= threshold);
+                await Eventually.TrueAsync(() => requests.Count(r => fixture.OutcomesOf(r.RequestId).Count > 0) >= threshold);
                 await worker.KillAsync();
                 logs.Add(worker.Output);
                 await worker.DisposeAsync();
@@ -70,12 +70,5 @@ public sealed class WorkerCrashTests(WorkerFixture fixture, ITestOutputHelper ou
         output.WriteLine($"{allLogs.Split('\n').Length} log lines checked for the secret and for portal URLs");
         Assert.DoesNotContain(WorkerFixture.ApiSecret, allLogs);
         Assert.DoesNotContain("portal.upflow-simulator.invalid/p/", allLogs);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        while (!condition())
-            await Task.Delay(20, limit.Token);
     }
 }

@@ -35,7 +35,7 @@ internal static class Report
         upflowMaxConcurrentRequests = s.MaxConcurrentRequests,
         consumerConcurrentMessageLimit = s.ConcurrentMessageLimit,
         rabbitMqVirtualHost = new Uri(s.RabbitMq).AbsolutePath.TrimStart('/'),
-        otherWorkerSettings = "class defaults of UpflowOptions/ConsumerOptions (OutageProbeInterval 5 s, MaxInMemoryWait 10 s, MaxRetryAttempts 6, RetryBaseDelay 0.5 s, TotalTimeout 60 s, PrefetchCount 32, BurstWindow 0.2 s)",
+        otherWorkerSettings = "class defaults of UpflowOptions/ConsumerOptions (OutageProbeInterval 5 s, MaxInMemoryWait 10 s, MaxRetryAttempts 6, RetryBaseDelay 0.5 s, TotalTimeout 60 s, PrefetchCount 32, BurstWindow 0.1 s)",
     };
 
     public static void Write(string directory, string name, BenchSettings settings, DateTimeOffset startedAt, double totalSeconds,
@@ -66,7 +66,7 @@ internal static class Report
         md.AppendLine();
         md.AppendLine(inv, $"- Machine: nproc {Environment.ProcessorCount}, memory {MemTotalBytes() / 1024.0 / 1024 / 1024:0.0} GiB, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
         md.AppendLine(inv, $"- Date: {startedAt:yyyy-MM-dd HH:mm:ss} UTC; whole run {totalSeconds:0} s");
-        md.AppendLine(inv, $"- Parameters: L = {s.Limit}/s, N = {s.Requests} (a, b, c), N = {s.OutageRequests} with a {s.Outage.TotalSeconds:0}-s outage (d); simulator latency {s.LatencyMs} ms; worker Upflow:MaxConcurrentRequests {s.MaxConcurrentRequests}, Consumer:ConcurrentMessageLimit {s.ConcurrentMessageLimit}, other settings are the options classes' defaults (OutageProbeInterval 5 s, MaxInMemoryWait 10 s, BurstWindow 0.2 s, retries 6 from 0.5 s)");
+        md.AppendLine(inv, $"- Parameters: L = {s.Limit}/s, N = {s.Requests} (a, b, c), N = {s.OutageRequests} with a {s.Outage.TotalSeconds:0}-s outage (d); simulator latency {s.LatencyMs} ms; worker Upflow:MaxConcurrentRequests {s.MaxConcurrentRequests}, Consumer:ConcurrentMessageLimit {s.ConcurrentMessageLimit}, other settings are the options classes' defaults (OutageProbeInterval 5 s, MaxInMemoryWait 10 s, BurstWindow 0.1 s, retries 6 from 0.5 s)");
         md.AppendLine("- Worker host(s), Upflow simulator, observer bus and this benchmark share one process; PostgreSQL and RabbitMQ are local servers.");
         md.AppendLine("- Elapsed: first publish to last first-outcome event received. Ideal: N/L (d: N/L + outage). budget_wait: the worker's `portallink.upflow.budget_wait` histogram, every measurement.");
         md.AppendLine();

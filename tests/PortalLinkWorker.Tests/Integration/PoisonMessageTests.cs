@@ -38,6 +38,9 @@ public sealed class PoisonMessageTests(WorkerFixture fixture)
             await Eventually.TrueAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, ErrorQueue) == 1);
             var headers = Assert.Single(await RawQueue.PeekHeadersAsync(fixture.RabbitMq, ErrorQueue));
             Assert.Contains("simulated bug", System.Text.Encoding.UTF8.GetString((byte[])headers["MT-Fault-Message"]!));
+            var everyHeader = string.Join('\n', headers.Values.Select(v => v is byte[] bytes ? System.Text.Encoding.UTF8.GetString(bytes) : v?.ToString()));
+            Assert.DoesNotContain(WorkerFixture.ApiSecret, everyHeader);
+            Assert.DoesNotContain("portal.upflow-simulator.invalid/p/", everyHeader);
             Assert.Contains(fixture.Faults, f => f.Message.RequestId == poison.RequestId);
             Assert.Empty(fixture.OutcomesOf(poison.RequestId));
         }

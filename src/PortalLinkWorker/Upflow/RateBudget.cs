@@ -149,8 +149,8 @@ public sealed partial class RateBudget : IDisposable
         if (until > deadline)
             throw new UpflowPausedException(reason, until);
         var wait = until - _time.GetUtcNow();
-        if (wait > TimeSpan.Zero)
-            await Task.Delay(wait, _time, cancellationToken);
+        // Always yield: a caller that loops here must never spin on a thread the clock needs.
+        await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(1), _time, cancellationToken);
     }
 
     public void Dispose() => _turn.Dispose();

@@ -12,6 +12,8 @@ public sealed record RateBudgetState(
     double Rate,
     DateTimeOffset RateChangedAt)
 {
+    private const double TokenEpsilon = 1e-9;
+
     public static RateBudgetState Initial(DateTimeOffset now, RateBudgetRules rules) =>
         new(0, now, DateTimeOffset.MinValue, rules.MaxRate, now);
 
@@ -34,13 +36,15 @@ public sealed record RateBudgetState(
         var rate = CurrentRate(now, rules);
         var capacity = Math.Max(1, rate * rules.BurstWindow.TotalSeconds);
         var tokens = Math.Min(capacity, Tokens + Math.Max(0, (now - RefilledAt).TotalSeconds) * rate);
-        var granted = (int)Math.Min(wanted, Math.Floor(tokens));
-        var next = this with { Tokens = tokens - granted, RefilledAt = now };
+        // The epsilon keeps 0.9999999 tokens (floating-point refill) from counting as none.
+        var granted = (int)Math.Min(wanted, Math.Floor(tokens + TokenEpsilon));
+        var next = this with { Tokens = Math.Max(0, tokens - granted), RefilledAt = now };
+        if (granted > 0)
+            return (next, granted, null);
         // Nothing left: come back when the whole slice is there, so that a saturated budget costs one update per slice,
-        // not one per token.
-        return granted > 0
-            ? (next, granted, null)
-            : (next, 0, now + TimeSpan.FromSeconds((Math.Min(wanted, Math.Floor(capacity)) - next.Tokens) / rate));
+        // not one per token; never "now", which would make the caller ask again at once.
+        var seconds = (Math.Min(wanted, Math.Floor(capacity)) - next.Tokens) / rate;
+        return (next, 0, now + TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(seconds * 1000))));
     }
 
     /// <summary>Upflow answered 429. Every replica waits until <c>now + retryAfter</c>, the bucket restarts empty (so

@@ -42,7 +42,10 @@ public sealed class SharedBudgetTests(WorkerFixture fixture, ITestOutputHelper o
         var span = calls[^1] - calls[0];
         output.WriteLine($"{calls.Count} calls over {span.TotalSeconds:0.0} s; busiest 5-s window {busiest} calls (budget {Rate * window.TotalSeconds})");
 
-        Assert.InRange(busiest, 1, 1.05 * Rate * window.TotalSeconds);
+        // The budget allows 5.1 s worth of calls in 5 s. The timestamps are taken by the simulator inside this busy test
+        // process, where a stall bunches calls that were sent evenly, so the bound here is 1.1; the benchmark
+        // (bench/RateLimitBench, scenario c) measures the 1.05 target. Two unshared budgets would give 2.
+        Assert.InRange(busiest, 1, 1.1 * Rate * window.TotalSeconds);
         // Both replicas did work, and together no faster than the one budget (two separate budgets would take half).
         Assert.Contains("Portal link generated", first.Output);
         Assert.Contains("Portal link generated", second.Output);

@@ -33,8 +33,7 @@ public sealed class SharedBudgetTests(WorkerFixture fixture, ITestOutputHelper o
             .ToList();
 
         await Task.WhenAll(requests.Select(r => fixture.Bus.Publish(r)));
-        foreach (var request in requests)
-            Assert.IsType<PortalLinkGenerated>((await fixture.WaitForOutcomesAsync(request.RequestId))[0]);
+        await fixture.ExpectGeneratedAsync(requests);
 
         var calls = (await fixture.CallsAsync()).Where(c => c.CustomerId.StartsWith("external:shared-")).Select(c => c.At).Order().ToList();
         var window = TimeSpan.FromSeconds(5);

@@ -50,8 +50,7 @@ public sealed class UpflowPauseTests(WorkerFixture fixture)
             await fixture.ConfigureSimulatorAsync(new { errorRate = 0.0 });
         }
 
-        foreach (var request in requests)
-            Assert.IsType<PortalLinkGenerated>((await fixture.WaitForOutcomesAsync(request.RequestId))[0]);
+        await fixture.ExpectGeneratedAsync(requests);
     }
 
     [Fact]
@@ -84,8 +83,7 @@ public sealed class UpflowPauseTests(WorkerFixture fixture)
         try
         {
             await Task.WhenAll(requests.Select(r => fixture.Bus.Publish(r)));
-            foreach (var request in requests)
-                Assert.IsType<PortalLinkGenerated>((await fixture.WaitForOutcomesAsync(request.RequestId))[0]);
+            await fixture.ExpectGeneratedAsync(requests);
         }
         finally
         {
@@ -105,8 +103,7 @@ public sealed class UpflowPauseTests(WorkerFixture fixture)
         try
         {
             await Task.WhenAll(requests.Select(r => fixture.Bus.Publish(r)));
-            foreach (var request in requests)
-                Assert.IsType<PortalLinkGenerated>((await fixture.WaitForOutcomesAsync(request.RequestId))[0]);
+            await fixture.ExpectGeneratedAsync(requests);
         }
         finally
         {

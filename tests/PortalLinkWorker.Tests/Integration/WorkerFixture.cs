@@ -142,6 +142,13 @@ public sealed class WorkerFixture : IAsyncLifetime
         return OutcomesOf(requestId);
     }
 
+    /// <summary>Waits for each request's first outcome and asserts it is <see cref="PortalLinkGenerated"/>.</summary>
+    public async Task ExpectGeneratedAsync(IEnumerable<GeneratePortalLink> requests)
+    {
+        foreach (var request in requests)
+            Assert.IsType<PortalLinkGenerated>((await WaitForOutcomesAsync(request.RequestId))[0]);
+    }
+
     public async Task<T> OutcomeAsync<T>(Guid requestId) => Assert.IsType<T>((await WaitForOutcomesAsync(requestId))[0]);
 
     public async Task<IReadOnlyList<CallRecord>> CallsAsync(string? customerId = null) =>

@@ -12,10 +12,10 @@ internal static class AdminEndpoints
 
         group.MapGet("/calls", (string? customerId, CallLog calls) => Results.Json(calls.Snapshot(customerId)));
 
-        group.MapGet("/stats", (CallLog calls) =>
+        group.MapGet("/stats", (CallLog calls, SimulatorState state) =>
         {
             var (total, byStatus) = calls.Stats();
-            return Results.Json(new { total, byStatus });
+            return Results.Json(new { total, byStatus, inFlight = state.InFlight });
         });
 
         group.MapPost("/reset", (SimulatorState state, CallLog calls) =>

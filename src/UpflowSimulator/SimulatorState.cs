@@ -63,6 +63,9 @@ internal sealed class SimulatorState
 
     public void ExitRequest() => Interlocked.Decrement(ref inFlight);
 
+    /// <summary>Calls received and not yet answered.</summary>
+    public int InFlight => Volatile.Read(ref inFlight);
+
     /// <summary>Counts a call for a sim-fail customer and returns its 1-based number.</summary>
     public int CountFailCandidate(string customerId) => failCounters.AddOrUpdate(customerId, 1, (_, n) => n + 1);
 

@@ -17,7 +17,7 @@ public static class UpflowSimulatorApp
 
         POST /v1/customers/{customerId}/portal    X-Api-Key, X-Api-Secret; body {"expiresIn": 86400, "frameAncestors": "host.example"}
         GET  /_simulator/calls[?customerId=...]   recorded portal calls
-        GET  /_simulator/stats                    call counts by status
+        GET  /_simulator/stats                    call counts by status, calls in flight
         POST /_simulator/reset                    clear calls, stats and sim-fail counters
         GET  /_simulator/config                   current options
         PUT  /_simulator/config                   merge a JSON object of options into the current ones

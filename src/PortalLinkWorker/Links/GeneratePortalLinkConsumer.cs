@@ -32,7 +32,9 @@ public sealed partial class GeneratePortalLinkConsumer(
     {
         var request = context.Message;
         var customerId = request.CustomerId ?? "";
-        var ct = context.CancellationToken;
+        // The message's token, except that an answer Upflow has given is always saved (see DeferredCancellation).
+        using var cancellation = new DeferredCancellation(context.CancellationToken);
+        var ct = cancellation.Token;
         var problem = PortalLinkRequestValidator.Validate(request, upflowOptions.Value.MaxExpiresIn);
         using var scope = logger.BeginScope(new Dictionary<string, object?>
         {
@@ -43,7 +45,7 @@ public sealed partial class GeneratePortalLinkConsumer(
         });
         try
         {
-            await ProcessAsync(context, request, customerId, problem, ct);
+            await ProcessAsync(context, request, customerId, problem, cancellation);
         }
         catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e))
         {
@@ -55,15 +57,15 @@ public sealed partial class GeneratePortalLinkConsumer(
     }
 
     private async Task ProcessAsync(ConsumeContext<GeneratePortalLink> context, GeneratePortalLink request, string customerId,
-        string? problem, CancellationToken ct)
+        string? problem, DeferredCancellation cancellation)
     {
-
+        var ct = cancellation.Token;
         if (request.RequestId == Guid.Empty)
         {
             // Without an idempotency key there is nothing to record the outcome under.
             LogInvalid(logger, problem!);
             await context.Publish(new PortalLinkFailed(request.RequestId, customerId, PortalLinkFailureReason.InvalidRequest,
-                problem!, time.GetUtcNow(), request.CampaignId), ct);
+                problem!, time.GetUtcNow(), request.CampaignId), context.CancellationToken);
             return;
         }
 
@@ -79,7 +81,7 @@ public sealed partial class GeneratePortalLinkConsumer(
             var reused = $"RequestId {request.RequestId} was already used for another customer; use a new RequestId for each request.";
             LogInvalid(logger, reused);
             await context.Publish(new PortalLinkFailed(request.RequestId, customerId, PortalLinkFailureReason.InvalidRequest,
-                reused, Now(), request.CampaignId), ct);
+                reused, Now(), request.CampaignId), context.CancellationToken);
             return;
         }
         if (link.IsFinal)
@@ -100,7 +102,7 @@ public sealed partial class GeneratePortalLinkConsumer(
             // Never two calls for the same customer at once, in any replica (Upflow asks clients not to work on two
             // entities of one customer at a time); the lock ends with the transaction, or with the session on a crash.
             await store.LockCustomerAsync(customerId, ct);
-            var (result, paused) = await CallUpflowAsync(request, customerId, ct);
+            var (result, paused) = await CallUpflowAsync(request, customerId, cancellation);
             if (paused is not null)
             {
                 // Upflow calls are paused: no outcome. The row stays pending, the message goes back to the queue.
@@ -108,21 +110,22 @@ public sealed partial class GeneratePortalLinkConsumer(
                 await HandBackAsync(context, paused.Until);
                 return;
             }
-            switch (result)
+            Apply(link, result!);
+            try
             {
-                case UpflowResult.Issued issued:
-                    link.Status = PortalLinkStatus.Generated;
-                    link.Url = issued.Url;
-                    link.ExpiresAt = PostgresTime.Truncate(issued.ExpiresAt);
-                    link.GeneratedAt = PostgresTime.Truncate(issued.IssuedAt);
-                    link.UpdatedAt = Now();
-                    LogGenerated(logger, link.ExpiresAt.Value);
-                    break;
-                case UpflowResult.Refused refused:
-                    LogRefused(logger, refused.Reason, refused.Message);
-                    MarkFailed(link, refused.Reason, refused.Message);
-                    break;
+                await store.SaveAsync(ct);
+                await transaction.CommitAsync(ct);
             }
+            catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e))
+            {
+                // PostgreSQL went away while Upflow was answering. Handing the message back would ask Upflow again for a
+                // link it has just issued, so the answer is kept and saved as soon as PostgreSQL is back.
+                await transaction.DisposeAsync();
+                LogSaveDeferred(logger, e.GetBaseException().Message);
+                link = await SaveWhenDatabaseIsBackAsync(request.RequestId, result!, ct);
+            }
+            await PublishOutcome(context, link, link.CustomerId);
+            return;
         }
 
         await store.SaveAsync(ct);
@@ -131,16 +134,64 @@ public sealed partial class GeneratePortalLinkConsumer(
         await PublishOutcome(context, link, customerId);
     }
 
+    /// <summary>Saves an answer Upflow has given after the transaction that asked for it was lost with its connection:
+    /// a new transaction every <see cref="DatabaseOptions.SaveRetryInterval"/>, for up to
+    /// <see cref="DatabaseOptions.OutcomeSaveWait"/>; after that the message goes back to the queue like any other
+    /// database failure (and Upflow is asked again). An outcome another delivery saved meanwhile is kept, not overwritten.</summary>
+    private async Task<PortalLink> SaveWhenDatabaseIsBackAsync(Guid requestId, UpflowResult result, CancellationToken ct)
+    {
+        var giveUpAt = time.GetUtcNow() + databaseOptions.Value.OutcomeSaveWait;
+        while (true)
+        {
+            await Task.Delay(databaseOptions.Value.SaveRetryInterval, time, ct);
+            try
+            {
+                db.ChangeTracker.Clear();
+                await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                var link = await store.LockAsync(requestId, ct);
+                if (!link.IsFinal)
+                    Apply(link, result);
+                await store.SaveAsync(ct);
+                await transaction.CommitAsync(ct);
+                return link;
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e) && time.GetUtcNow() < giveUpAt)
+            {
+                LogStillUnavailable(logger, e.GetBaseException().Message);
+            }
+        }
+    }
+
+    private void Apply(PortalLink link, UpflowResult result)
+    {
+        switch (result)
+        {
+            case UpflowResult.Issued issued:
+                link.Status = PortalLinkStatus.Generated;
+                link.Url = issued.Url;
+                link.ExpiresAt = PostgresTime.Truncate(issued.ExpiresAt);
+                link.GeneratedAt = PostgresTime.Truncate(issued.IssuedAt);
+                link.UpdatedAt = Now();
+                LogGenerated(logger, link.ExpiresAt.Value);
+                break;
+            case UpflowResult.Refused refused:
+                LogRefused(logger, refused.Reason, refused.Message);
+                MarkFailed(link, refused.Reason, refused.Message);
+                break;
+        }
+    }
+
     /// <summary>The Upflow outcome, or null when Upflow calls are paused and the message must wait in the queue: a long
     /// 429 pause, refused credentials, or an outage. A message whose retries ran out fails as UpflowUnavailable only when
     /// a probe shows that Upflow answers others: no message fails because Upflow is down for everyone.</summary>
     private async Task<(UpflowResult? Result, UpflowPausedException? Paused)> CallUpflowAsync(
-        GeneratePortalLink request, string customerId, CancellationToken ct)
+        GeneratePortalLink request, string customerId, DeferredCancellation cancellation)
     {
+        var ct = cancellation.Token;
         try
         {
             var result = await upflow.CreatePortalLinkAsync(request.RequestId, customerId,
-                request.ExpiresIn ?? UpflowOptions.DefaultExpiresInSeconds, request.FrameAncestors, ct);
+                request.ExpiresIn ?? UpflowOptions.DefaultExpiresInSeconds, request.FrameAncestors, cancellation);
             if (result is UpflowResult.Refused { IsTransient: true })
             {
                 switch (await probe.ProbeAsync(ct))
@@ -229,6 +280,12 @@ public sealed partial class GeneratePortalLinkConsumer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL is unavailable ({Error}): the message goes back to the queue and consumption pauses for {Seconds:0.#} s")]
     private static partial void LogDatabaseUnavailable(ILogger logger, string error, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL is unavailable ({Error}) with Upflow's answer in hand: saving it when PostgreSQL is back")]
+    private static partial void LogSaveDeferred(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "PostgreSQL still unavailable ({Error}); the answer is kept")]
+    private static partial void LogStillUnavailable(ILogger logger, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Back to the queue, consumption paused: {Why}")]
     private static partial void LogHandedBack(ILogger logger, string why);

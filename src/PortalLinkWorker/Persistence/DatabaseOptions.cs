@@ -15,4 +15,11 @@ public sealed class DatabaseOptions
     /// <summary>How long consumption pauses when PostgreSQL is unavailable mid-run, before the next message tries again.
     /// Default 5 s.</summary>
     public TimeSpan OutagePause { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long an answer Upflow gave is kept in memory while PostgreSQL is unavailable, before the message goes
+    /// back to the queue (and Upflow is asked again on its redelivery). Default 30 s: a database restart or fail-over.</summary>
+    public TimeSpan OutcomeSaveWait { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a kept answer is tried again while PostgreSQL is unavailable. Default 1 s.</summary>
+    public TimeSpan SaveRetryInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -26,7 +26,9 @@ public sealed class UpflowCallGate(
         Func<ResilienceContext, TState, ValueTask<Outcome<HttpResponseMessage>>> callback, ResilienceContext context, TState state)
     {
         var started = time.GetUtcNow();
-        var requestId = context.GetRequestMessage()?.Options.TryGetValue(UpflowClient.RequestIdOption, out var id) == true ? id : Guid.Empty;
+        var message = context.GetRequestMessage();
+        var requestId = message?.Options.TryGetValue(UpflowClient.RequestIdOption, out var id) == true ? id : Guid.Empty;
+        var cancellation = message?.Options.TryGetValue(UpflowClient.CancellationOption, out var c) == true ? c : null;
         while (true)
         {
             var waited = time.GetUtcNow() - started;
@@ -35,8 +37,15 @@ public sealed class UpflowCallGate(
             if (availability.Pause is not UpflowPause.None and var paused)
                 throw new UpflowPausedException(paused == UpflowPause.Credentials ? "Upflow refused the credentials" : "Upflow is down for everyone", null);
 
+            // From here Upflow may issue a link: a broker drop or shutdown must not throw the answer away.
+            var hold = cancellation?.Defer();
             var outcome = await callback(context, state);
             var status = outcome.Result?.StatusCode;
+            // Answers that issue nothing (429, 401/403, transient failures) and no answer at all leave nothing to save:
+            // the message may be cancelled again. An answer to keep stays held until the consumer has saved it.
+            if (status is null or HttpStatusCode.TooManyRequests or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden ||
+                HttpClientResiliencePredicates.IsTransient(outcome))
+                hold?.Dispose();
             if (status == HttpStatusCode.TooManyRequests)
             {
                 var pause = ThrottlePause(outcome.Result!);

@@ -28,6 +28,10 @@ public sealed partial class UpflowClient(
     /// customer's trouble.</summary>
     public static readonly HttpRequestOptionsKey<Guid> RequestIdOption = new("PortalLinkWorker.RequestId");
 
+    /// <summary>Carries the message's <see cref="DeferredCancellation"/> to the pipeline, which holds it while a call is
+    /// out and keeps holding it when Upflow answers, until the caller has saved the answer.</summary>
+    public static readonly HttpRequestOptionsKey<DeferredCancellation> CancellationOption = new("PortalLinkWorker.Cancellation");
+
     private static readonly JsonSerializerOptions BodyJson = new()
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -35,8 +39,18 @@ public sealed partial class UpflowClient(
 
     /// <summary>Asks Upflow for a link. Throws <see cref="UpflowPausedException"/> when Upflow calls are paused (a long
     /// 429 pause, an outage, refused credentials): that is no outcome for the request, which must be tried later.</summary>
-    public async Task<UpflowResult> CreatePortalLinkAsync(
-        Guid requestId, string customerId, int expiresIn, string? frameAncestors, CancellationToken cancellationToken)
+    public Task<UpflowResult> CreatePortalLinkAsync(
+        Guid requestId, string customerId, int expiresIn, string? frameAncestors, CancellationToken cancellationToken) =>
+        CreatePortalLinkAsync(requestId, customerId, expiresIn, frameAncestors, cancellationToken, null);
+
+    /// <summary>As above, on <paramref name="cancellation"/>'s token: an answer Upflow has given is read in full, and the
+    /// token stays uncancelled until the caller disposes <paramref name="cancellation"/> (after saving the answer).</summary>
+    public Task<UpflowResult> CreatePortalLinkAsync(
+        Guid requestId, string customerId, int expiresIn, string? frameAncestors, DeferredCancellation cancellation) =>
+        CreatePortalLinkAsync(requestId, customerId, expiresIn, frameAncestors, cancellation.Token, cancellation);
+
+    private async Task<UpflowResult> CreatePortalLinkAsync(Guid requestId, string customerId, int expiresIn,
+        string? frameAncestors, CancellationToken cancellationToken, DeferredCancellation? cancellation)
     {
         var calledAt = time.GetUtcNow();
         var body = JsonSerializer.SerializeToUtf8Bytes(
@@ -47,6 +61,8 @@ public sealed partial class UpflowClient(
             Content = new ByteArrayContent(body) { Headers = { ContentType = new("application/json") } },
         };
         request.Options.Set(RequestIdOption, requestId);
+        if (cancellation is not null)
+            request.Options.Set(CancellationOption, cancellation);
 
         HttpResponseMessage response;
         try

@@ -44,6 +44,33 @@ public sealed class UpflowResiliencePipelineTests
         return setup.Pipeline.ExecuteAsync((_, _) => ValueTask.FromResult(answer(Interlocked.Increment(ref attempts))), context, 0);
     }
 
+    [Theory]
+    [InlineData(HttpStatusCode.OK, false)]
+    [InlineData(HttpStatusCode.NotFound, false)]
+    [InlineData(HttpStatusCode.ServiceUnavailable, true)]
+    public async Task MessageCancelledWhileTheCallIsOut_CancelsOnlyWhenTheAnswerHoldsNothingToSave(HttpStatusCode status, bool cancelled)
+    {
+        var time = new FakeTimeProvider();
+        var setup = Build(time, new UpflowOptions { MaxRequestsPerSecond = 0, MaxRetryAttempts = 0 });
+        using var message = new CancellationTokenSource();
+        using var cancellation = new DeferredCancellation(message.Token);
+        var context = ResilienceContextPool.Shared.Get(cancellation.Token);
+        var request = new HttpRequestMessage(HttpMethod.Post, "https://upflow.test/v1/customers/x/portal");
+        request.Options.Set(UpflowClient.RequestIdOption, Guid.NewGuid());
+        request.Options.Set(UpflowClient.CancellationOption, cancellation);
+        context.SetRequestMessage(request);
+
+        var response = await setup.Pipeline.ExecuteAsync((c, _) =>
+        {
+            message.Cancel(); // the broker connection drops while Upflow is answering
+            Assert.False(c.CancellationToken.IsCancellationRequested);
+            return ValueTask.FromResult(Answer(status));
+        }, context, 0);
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal(cancelled, cancellation.Token.IsCancellationRequested);
+    }
+
     private static async Task WaitFor(Func<bool> condition)
     {
         using var limit = new CancellationTokenSource(Patience);

@@ -3,9 +3,9 @@ namespace PortalLinkWorker.Upflow;
 /// <summary>
 /// A cancellation token that follows the message's token except while an Upflow call has been sent and its answer is not
 /// yet saved. Cancelling then would throw away a link Upflow has already issued, and the redelivery would ask for it
-/// again (Upflow has no idempotency key). MassTransit cancels every message in flight when the broker connection drops,
-/// and at the end of Consumer:StopTimeout on shutdown; both wait for held work, which Upflow:AttemptTimeout and the
-/// database's command timeout bound.
+/// again (Upflow has no idempotency key). MassTransit cancels the messages in flight at the end of Consumer:StopTimeout on
+/// shutdown (and its RabbitMQ transport cancels pending deliveries when their channel shuts down); held work finishes
+/// first, bounded by Upflow:AttemptTimeout and the database's command timeout.
 /// </summary>
 public sealed class DeferredCancellation : IDisposable
 {

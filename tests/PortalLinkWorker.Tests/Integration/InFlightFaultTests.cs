@@ -6,7 +6,8 @@ using PortalLinkContracts;
 namespace PortalLinkWorker.Tests.Integration;
 
 /// <summary>The broker connection or the database connection lost while Upflow is answering: the answer is saved, not
-/// thrown away, so Upflow is asked once. Only this test's own connections are broken (its RabbitMQ virtual host, its
+/// thrown away, so Upflow is asked once. (The database case failed before answers were kept across an outage; the broker
+/// case guards MassTransit's behaviour, which does not cancel the message when its connection drops.) Only this test's own connections are broken (its RabbitMQ virtual host, its
 /// database), not the shared servers.</summary>
 [Collection(WorkerCollection.Name)]
 [Trait("Category", "Fault")]

@@ -60,6 +60,9 @@ public static class PortalLinkWorkerServiceExtensions
         services.AddSingleton<ConsumptionSwitch>();
         services.AddMassTransit(bus =>
         {
+            // MassTransit 8.5 otherwise posts a usage report to its vendor's server five minutes after start (and logs
+            // the failure where there is no route out): nothing leaves this service but Upflow calls.
+            bus.DisableUsageTelemetry();
             bus.AddConsumer<GeneratePortalLinkConsumer, GeneratePortalLinkConsumerDefinition>();
             bus.UsingRabbitMq((context, rabbit) =>
             {

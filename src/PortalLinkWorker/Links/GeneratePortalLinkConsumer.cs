@@ -23,6 +23,7 @@ public sealed partial class GeneratePortalLinkConsumer(
     IOptions<UpflowOptions> upflowOptions,
     IOptions<DatabaseOptions> databaseOptions,
     TimeProvider time,
+    Operations.LinkOutcomes outcomes,
     ILogger<GeneratePortalLinkConsumer> logger) : IConsumer<GeneratePortalLink>
 {
     /// <summary>How much of an unusable CustomerId is kept in the row (PostgreSQL text cannot hold NUL either).</summary>
@@ -34,16 +35,17 @@ public sealed partial class GeneratePortalLinkConsumer(
         var customerId = request.CustomerId ?? "";
         var ct = context.CancellationToken;
         var problem = PortalLinkRequestValidator.Validate(request, upflowOptions.Value.MaxExpiresIn);
+        // An invalid id may hold newlines or megabytes: it does not go into the log (or the status page) as it is.
+        var shownCustomerId = PortalLinkRequestValidator.ValidateCustomerId(customerId) is null ? customerId : "(invalid)";
         using var scope = logger.BeginScope(new Dictionary<string, object?>
         {
             ["RequestId"] = request.RequestId,
-            // An invalid id may hold newlines or megabytes: it does not go into the log as it is.
-            ["CustomerId"] = PortalLinkRequestValidator.ValidateCustomerId(customerId) is null ? customerId : "(invalid)",
+            ["CustomerId"] = shownCustomerId,
             ["CampaignId"] = request.CampaignId,
         });
         try
         {
-            await ProcessAsync(context, request, customerId, problem, ct);
+            await ProcessAsync(context, request, customerId, shownCustomerId, problem, ct);
         }
         catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e))
         {
@@ -55,15 +57,15 @@ public sealed partial class GeneratePortalLinkConsumer(
     }
 
     private async Task ProcessAsync(ConsumeContext<GeneratePortalLink> context, GeneratePortalLink request, string customerId,
-        string? problem, CancellationToken ct)
+        string shownCustomerId, string? problem, CancellationToken ct)
     {
-
         if (request.RequestId == Guid.Empty)
         {
             // Without an idempotency key there is nothing to record the outcome under.
             LogInvalid(logger, problem!);
             await context.Publish(new PortalLinkFailed(request.RequestId, customerId, PortalLinkFailureReason.InvalidRequest,
                 problem!, time.GetUtcNow(), request.CampaignId), ct);
+            outcomes.Failed(request.RequestId, shownCustomerId, PortalLinkFailureReason.InvalidRequest, request.CampaignId);
             return;
         }
 
@@ -80,6 +82,7 @@ public sealed partial class GeneratePortalLinkConsumer(
             LogInvalid(logger, reused);
             await context.Publish(new PortalLinkFailed(request.RequestId, customerId, PortalLinkFailureReason.InvalidRequest,
                 reused, Now(), request.CampaignId), ct);
+            outcomes.Failed(request.RequestId, shownCustomerId, PortalLinkFailureReason.InvalidRequest, request.CampaignId);
             return;
         }
         if (link.IsFinal)
@@ -127,6 +130,10 @@ public sealed partial class GeneratePortalLinkConsumer(
 
         await store.SaveAsync(ct);
         await transaction.CommitAsync(ct);
+        if (link.Status == PortalLinkStatus.Generated)
+            outcomes.Generated(link.CampaignId);
+        else
+            outcomes.Failed(link.RequestId, shownCustomerId, link.FailureReason!, link.CampaignId);
         // Crash window: the outcome is committed but not yet published; the redelivery re-publishes it.
         await PublishOutcome(context, link, customerId);
     }

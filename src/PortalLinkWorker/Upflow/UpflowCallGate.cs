@@ -15,7 +15,8 @@ public sealed class UpflowCallGate(
     RateBudget budget,
     UpflowAvailability availability,
     UpflowOptions options,
-    TimeProvider time) : ResilienceStrategy<HttpResponseMessage>
+    TimeProvider time,
+    UpflowMetrics? metrics = null) : ResilienceStrategy<HttpResponseMessage>
 {
     /// <summary>The pause after a 429 that says nothing of when to come back: 1 s, doubling with each 429 in a row.</summary>
     private static readonly TimeSpan FirstThrottlePause = TimeSpan.FromSeconds(1);
@@ -35,8 +36,10 @@ public sealed class UpflowCallGate(
             if (availability.Pause is not UpflowPause.None and var paused)
                 throw new UpflowPausedException(paused == UpflowPause.Credentials ? "Upflow refused the credentials" : "Upflow is down for everyone", null);
 
+            var attemptStarted = time.GetTimestamp();
             var outcome = await callback(context, state);
             var status = outcome.Result?.StatusCode;
+            metrics?.RecordAttempt(time.GetElapsedTime(attemptStarted), status, outcome.Exception);
             if (status == HttpStatusCode.TooManyRequests)
             {
                 var pause = ThrottlePause(outcome.Result!);

@@ -19,12 +19,17 @@ public static class PortalLinkOperationsExtensions
 
     public const string ServiceName = "portal-link-worker";
 
-    /// <summary>Health checks tagged so are part of <c>/health/ready</c>; MassTransit tags its bus check so too.</summary>
+    /// <summary>Health checks tagged so are part of <c>/health/ready</c>.</summary>
     public const string ReadyTag = "ready";
+
+    /// <summary>MassTransit's own bus check carries only this tag: <see cref="RabbitMqHealthCheck"/> reads the bus for
+    /// readiness instead (see there why).</summary>
+    public const string MassTransitTag = "masstransit";
 
     public static IServiceCollection AddPortalLinkHealthChecks(this IServiceCollection services)
     {
         services.AddHealthChecks()
+            .AddCheck<RabbitMqHealthCheck>("rabbitmq", HealthStatus.Unhealthy, [ReadyTag])
             .AddCheck<PostgresHealthCheck>("postgres", HealthStatus.Unhealthy, [ReadyTag], PostgresHealthCheck.Timeout + TimeSpan.FromSeconds(1))
             .AddCheck<UpflowHealthCheck>("upflow", HealthStatus.Unhealthy, [ReadyTag]);
         return services;

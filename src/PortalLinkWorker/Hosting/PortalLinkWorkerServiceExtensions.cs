@@ -75,6 +75,7 @@ public static class PortalLinkWorkerServiceExtensions
         services.AddMassTransit(bus =>
         {
             bus.AddConsumer<GeneratePortalLinkConsumer, GeneratePortalLinkConsumerDefinition>();
+            bus.ConfigureHealthCheckOptions(health => health.Tags.Add(PortalLinkOperationsExtensions.MassTransitTag));
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 RabbitMqAddress.TryParse(context.GetRequiredService<IOptions<ConnectionOptions>>().Value.RabbitMq)!.ApplyTo(rabbit);

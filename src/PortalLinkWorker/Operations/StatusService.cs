@@ -19,7 +19,7 @@ public sealed class StatusService(
     private static readonly string Version =
         typeof(StatusService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?";
 
-    private readonly DateTimeOffset _startedAt = time.GetUtcNow();
+    private static readonly DateTimeOffset StartedAt = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
 
     public async Task<StatusSnapshot> ReadAsync(CancellationToken cancellationToken)
     {
@@ -29,7 +29,7 @@ public sealed class StatusService(
         var totals = outcomes.Count();
         return new StatusSnapshot(
             now,
-            new StatusSnapshot.WorkerInfo(Environment.MachineName, _startedAt, Version, consumption.IsPaused),
+            new StatusSnapshot.WorkerInfo(Environment.MachineName, StartedAt, Version, consumption.IsPaused),
             Upflow(now),
             await depths,
             new StatusSnapshot.LinkCounts(totals.Generated, totals.Failed, totals.GeneratedLastMinute, totals.GeneratedLastHour,

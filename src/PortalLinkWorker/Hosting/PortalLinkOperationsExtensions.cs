@@ -55,7 +55,8 @@ public static class PortalLinkOperationsExtensions
                     .AddAspNetCoreInstrumentation()
                     .AddRuntimeInstrumentation()
                     .AddNpgsqlInstrumentation()
-                    .AddPrometheusExporter();
+                    // No cached scrape: a scraper every few seconds costs little, and a cached one hides a counter's move.
+                    .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
                 if (otlp)
                     metrics.AddOtlpExporter();
             })

@@ -42,6 +42,8 @@ public static class PortalLinkWorkerHost
     {
         var builder = CreateWebBuilder(args);
         configure?.Invoke(builder);
+        // Every bad setting at once, rather than the first one the start happens to trip on.
+        SettingsValidation.ThrowIfInvalid(builder.Configuration);
         builder.AddPortalLinkWorker();
         var app = builder.Build();
         app.MapPortalLinkEndpoints();

@@ -23,22 +23,13 @@ public sealed class ConfigurationCheck(IServiceProvider services, IConfiguration
     /// <summary>Each connectivity test gives up after this.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
-    private static readonly (string Section, Type Type)[] Sections =
-    [
-        (ConnectionOptions.Section, typeof(ConnectionOptions)),
-        (UpflowOptions.Section, typeof(UpflowOptions)),
-        (ConsumerOptions.Section, typeof(ConsumerOptions)),
-        (DatabaseOptions.Section, typeof(DatabaseOptions)),
-        (LoggingOptions.Section, typeof(LoggingOptions)),
-    ];
-
     public async Task<int> RunAsync(bool connect, CancellationToken cancellationToken)
     {
         output.WriteLine("Effective settings (secrets masked):");
         output.WriteLine($"  Urls = {configuration["urls"] ?? (configuration["http_ports"] is { } ports ? $"(http ports {ports})" : PortalLinkWorkerHost.DefaultUrls)}");
         output.WriteLine($"  OTEL_EXPORTER_OTLP_ENDPOINT = {SecretMask.Uri(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])}");
         var problems = new List<string>();
-        foreach (var (section, type) in Sections)
+        foreach (var (section, type) in SettingsValidation.Sections)
             problems.AddRange(PrintAndValidate(section, type));
 
         output.WriteLine();
@@ -61,33 +52,17 @@ public sealed class ConfigurationCheck(IServiceProvider services, IConfiguration
         return ok ? Ok : ServiceFailed;
     }
 
-    /// <summary>Prints one section and returns its validation messages.</summary>
-    private IEnumerable<string> PrintAndValidate(string section, Type type)
+    /// <summary>Prints one section (as far as it binds) and returns its problems.</summary>
+    private IReadOnlyList<string> PrintAndValidate(string section, Type type)
     {
-        object value;
-        var problems = new List<string>();
-        try
-        {
-            // IOptions<T>.Value binds and validates exactly as the worker's start does.
-            var options = services.GetRequiredService(typeof(IOptions<>).MakeGenericType(type));
-            value = options.GetType().GetProperty(nameof(IOptions<object>.Value))!.GetValue(options)!;
-        }
-        catch (TargetInvocationException e) when (e.InnerException is OptionsValidationException invalid)
-        {
-            problems.AddRange(invalid.Failures.Select(f => Describe(section, f)));
-            value = Unvalidated(section, type);
-        }
-        catch (TargetInvocationException e) when (e.InnerException is InvalidOperationException unbound)
-        {
-            // "Failed to convert configuration value at 'Upflow:AttemptTimeout' to type 'System.TimeSpan'": names the key.
-            problems.Add(Describe(section, unbound.Message));
-            value = Activator.CreateInstance(type)!;
-        }
+        var (value, problems) = SettingsValidation.Validate(services, section, type);
+        value ??= Unvalidated(section, type);
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
             output.WriteLine($"  {section}:{property.Name} = {Show(property.Name, property.GetValue(value))}");
         return problems;
     }
 
+    /// <summary>The section bound without validation, for printing; its defaults when it cannot be bound at all.</summary>
     private object Unvalidated(string section, Type type)
     {
         try
@@ -99,11 +74,6 @@ public sealed class ConfigurationCheck(IServiceProvider services, IConfiguration
             return Activator.CreateInstance(type)!;
         }
     }
-
-    /// <summary>DataAnnotations' own messages name the member ("The field X must be between…"); the section is added
-    /// so that the message names the setting as it is configured.</summary>
-    private static string Describe(string section, string failure) =>
-        failure.Contains(section + ":", StringComparison.Ordinal) ? failure : $"{section}: {failure}";
 
     internal static string Show(string name, object? value) => (name, value) switch
     {

@@ -24,9 +24,18 @@ public static class HealthcheckCommand
         }
     }
 
-    /// <summary>The port the worker listens on inside Microsoft's images (<c>ASPNETCORE_HTTP_PORTS</c>), else 8080.</summary>
+    /// <summary>Where the worker listens, read as it reads it: the first of <c>ASPNETCORE_URLS</c> / <c>Urls</c> (a wildcard
+    /// host becomes the loopback), else <c>ASPNETCORE_HTTP_PORTS</c> (8080 in Microsoft's images), else 8080.</summary>
     private static string DefaultUrl()
     {
+        var urls = Environment.GetEnvironmentVariable("ASPNETCORE_URLS") ?? Environment.GetEnvironmentVariable("Urls");
+        var first = (urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
+        if (first is not null)
+        {
+            var wildcard = first.Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://0.0.0.0", "://127.0.0.1")
+                .Replace("://[::]", "://127.0.0.1");
+            return wildcard.TrimEnd('/') + "/health/ready";
+        }
         var port = (Environment.GetEnvironmentVariable("ASPNETCORE_HTTP_PORTS") ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries)
             .FirstOrDefault() ?? "8080";
         return $"http://127.0.0.1:{port.Trim()}/health/ready";

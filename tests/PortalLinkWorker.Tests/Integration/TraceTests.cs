@@ -54,10 +54,10 @@ public sealed class TraceTests(WorkerFixture fixture)
         }
 
         var trace = Trace();
-        var consume = trace.Single(IsConsume);
-        var call = trace.First(IsUpflowCall);
-        Assert.True(IsDescendant(call, consume, trace), "the Upflow call runs inside the consume span");
-        Assert.True(IsDescendant(trace.First(IsEventPublish), consume, trace), "the event is published inside the consume span");
+        // A message handed back to the queue (a pause) is consumed again in the same trace: any consume span will do.
+        var consumes = trace.Where(IsConsume).ToList();
+        Assert.Contains(consumes, c => IsDescendant(trace.First(IsUpflowCall), c, trace));
+        Assert.Contains(consumes, c => IsDescendant(trace.First(IsEventPublish), c, trace));
 
         foreach (var span in trace)
             foreach (var tag in span.TagObjects)

@@ -4,7 +4,9 @@ using PortalLinkContracts;
 
 namespace PortalLinkWorker.Tests.Integration;
 
-/// <summary><c>/metrics</c> (Prometheus text) shows the worker's counters moving during a run: scraped before and after.</summary>
+/// <summary><c>/metrics</c> (Prometheus text) shows the worker's counters moving during a run: scraped before and after.
+/// The built worker runs as a child process, as in production: one host per process (MassTransit keeps its meter for the
+/// process, so a second in-process host of the same test run would not show MassTransit's instruments).</summary>
 [Collection(WorkerCollection.Name)]
 [Trait("Category", "Integration")]
 public sealed partial class MetricsEndpointTests(WorkerFixture fixture)
@@ -12,7 +14,34 @@ public sealed partial class MetricsEndpointTests(WorkerFixture fixture)
     [Fact]
     public async Task Scrape_CountersMoveWithARun()
     {
-        using var http = new HttpClient { BaseAddress = fixture.WorkerUrl };
+        await fixture.StopWorkerAsync();
+        try
+        {
+            await ScrapeAroundARunAsync();
+        }
+        finally
+        {
+            await fixture.StartWorkerAsync();
+        }
+    }
+
+    private async Task ScrapeAroundARunAsync()
+    {
+        var url = $"http://127.0.0.1:{FreePort()}";
+        await using var worker = WorkerProcess.Start(new Dictionary<string, string>(fixture.WorkerSettings) { ["Urls"] = url });
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        await Eventually.TrueAsync(async () =>
+        {
+            Assert.False(worker.HasExited, worker.Output);
+            try
+            {
+                return (await http.GetAsync("/health/ready")).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        });
         var before = Parse(await http.GetStringAsync("/metrics"));
 
         var generated = Enumerable.Range(0, 4).Select(i => new GeneratePortalLink(Guid.NewGuid(), $"external:metrics-{i}", 600)).ToList();
@@ -46,6 +75,15 @@ public sealed partial class MetricsEndpointTests(WorkerFixture fixture)
         Assert.Contains(after.Keys, k => k.StartsWith("http_client_request_duration_seconds_count", StringComparison.Ordinal));
         Assert.Contains(after.Keys, k => k.StartsWith("portallink_upflow_paused{", StringComparison.Ordinal));
         Assert.Contains(after.Keys, k => k.StartsWith("portallink_upflow_effective_rate", StringComparison.Ordinal));
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 
     /// <summary>Series name with its labels (the exporter's otel_scope_* labels dropped) → value.</summary>

@@ -4,7 +4,8 @@
 #   scripts/demo.sh         start everything, send the demo requests, leave it all running
 #   scripts/demo.sh stop    stop the worker and the simulator, then `services.sh down`
 #
-# Logs and pid files: $PORTALLINK_STATE_DIR/demo (default /var/tmp/portallink/demo).
+# Logs and pid files: $PORTALLINK_STATE_DIR/demo (default /var/tmp/portallink/demo). The worker listens on
+# http://127.0.0.1:$PORTALLINK_WORKER_PORT (default 8080: status page, /health/*, /metrics).
 set -uo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -18,6 +19,7 @@ SIM_PID="$DEMO_DIR/simulator.pid"
 WORKER_LOG="$DEMO_DIR/worker.log"
 WORKER_PID="$DEMO_DIR/worker.pid"
 SIM_URL="http://127.0.0.1:$SIM_PORT"
+WORKER_URL="http://127.0.0.1:${PORTALLINK_WORKER_PORT:-8080}"
 SIM_KEY="${Simulator__ApiKey:-sim-key}"
 SIM_SECRET="${Simulator__ApiSecret:-sim-secret}"
 
@@ -54,6 +56,7 @@ cmd_stop() {
 }
 
 sim_answers() { curl -fsS --max-time 2 -o /dev/null "$SIM_URL/" 2>/dev/null; }
+worker_answers() { curl -sS --max-time 2 -o /dev/null "$WORKER_URL/health/live" 2>/dev/null; }
 
 # quoted ARGS...: the arguments as one would type them (quotes around those with spaces)
 quoted() {
@@ -118,10 +121,13 @@ cmd_start() {
     sleep 1
   done
 
+  if worker_answers; then
+    die "something already answers on $WORKER_URL; stop it or set PORTALLINK_WORKER_PORT"
+  fi
   export Upflow__BaseUrl="$SIM_URL/v1" Upflow__ApiKey="$SIM_KEY" Upflow__ApiSecret="$SIM_SECRET"
-  say "starting worker (log: $WORKER_LOG)"
+  say "starting worker on $WORKER_URL (log: $WORKER_LOG)"
   : >"$WORKER_LOG"
-  spawn "$WORKER_PID" "$WORKER_LOG" dotnet "$WORKER_DLL"
+  spawn "$WORKER_PID" "$WORKER_LOG" env Urls="$WORKER_URL" dotnet "$WORKER_DLL"
   deadline=$(( SECONDS + 60 ))
   until grep -qi 'started' "$WORKER_LOG"; do
     if ! live_pid "$WORKER_PID" PortalLinkWorker.dll >/dev/null; then
@@ -144,11 +150,13 @@ cmd_start() {
   cat <<EOF
 
 Demo done: $(( 5 - FAILURES ))/5 results as expected. Everything is still running:
+  status:     $WORKER_URL/   (status page; $WORKER_URL/health/ready, $WORKER_URL/metrics)
   rows:       psql "host=127.0.0.1 port=$PG_PORT dbname=portallink user=postgres" -c 'SELECT * FROM portal_links;'
   logs:       $WORKER_LOG
               $SIM_LOG
               $STATE_DIR/pg/postgres.log, /var/log/rabbitmq/
   more:       eval "\$(scripts/services.sh env)"; dotnet $WORKER_DLL request <customerId> --wait
+  settings:   dotnet $WORKER_DLL check-config   (with the same environment as the worker)
   stop:       scripts/demo.sh stop   (worker + simulator + services)
 EOF
   (( FAILURES == 0 ))

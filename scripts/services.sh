@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local backing services for PortalLinkWorker: RabbitMQ and PostgreSQL 15.
 #
-#   scripts/services.sh up     start them (installing rabbitmq-server / postgresql-15 when missing)
+#   scripts/services.sh up     start them (installing rabbitmq-server / postgresql-15 when missing, and Debian's chromium
+#                              for the status page test)
 #   scripts/services.sh down   stop what `up` started (data is kept)
 #   scripts/services.sh env    print `export` lines: eval "$(scripts/services.sh env)"
 #   scripts/services.sh status one line per service
@@ -325,6 +326,18 @@ docker_down() {
   compose stop rabbitmq postgres || die "docker compose stop failed"
 }
 
+# ---------------------------------------------------------------- Chromium (for the status page test)
+
+# Debian's package, never a browser download of a test tool's own.
+chromium_up() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  if [[ $EUID -ne 0 ]]; then
+    warn "chromium is missing: the status page test will fail (apt-get install chromium, or set PORTALLINK_CHROMIUM)"
+    return 0
+  fi
+  apt_install chromium
+}
+
 # ---------------------------------------------------------------- commands
 
 cmd_up() {
@@ -339,6 +352,7 @@ cmd_up() {
     rabbit_up
     rabbit_test_vhost timeout 60 rabbitmqctl
   fi
+  chromium_up
   echo "$mode" >"$MODE_FILE"
   say "services up: postgres 127.0.0.1:$PG_PORT (db $DB_NAME), rabbitmq 127.0.0.1:$RABBIT_PORT"
 }

@@ -7,7 +7,8 @@
 #
 # Last line of output: "N passed, N failed, N skipped" (from the TRX results).
 # Exit code: dotnet test's; 1 when the build fails or no test ran.
-# PORTALLINK_SKIP_SERVICES=1 skips `services.sh up` (the env lines are still exported).
+# PORTALLINK_SKIP_SERVICES=1 skips `services.sh up` (the env lines are still exported, except
+# PORTALLINK_TEST_POSTGRES / PORTALLINK_TEST_RABBITMQ when already set).
 set -uo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,7 +18,11 @@ if [[ -z "${PORTALLINK_SKIP_SERVICES:-}" ]]; then
   bash "$ROOT/scripts/services.sh" up || die "services.sh up failed"
 fi
 env_lines="$(bash "$ROOT/scripts/services.sh" env)" || die "services.sh env failed"
+# Servers chosen by the caller win (e.g. a RabbitMQ virtual host of one's own beside another test run).
+preset_pg="${PORTALLINK_TEST_POSTGRES:-}" preset_rabbit="${PORTALLINK_TEST_RABBITMQ:-}"
 eval "$env_lines"
+[[ -n "$preset_pg" ]] && export PORTALLINK_TEST_POSTGRES="$preset_pg"
+[[ -n "$preset_rabbit" ]] && export PORTALLINK_TEST_RABBITMQ="$preset_rabbit"
 
 build_args=(-c Release -nologo)
 test_args=()

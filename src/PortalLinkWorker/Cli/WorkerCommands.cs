@@ -7,7 +7,9 @@ public static class WorkerCommands
 {
     public const string Usage = """
         Usage:
-          PortalLinkWorker                      run the worker (consume generate-portal-link until stopped)
+          PortalLinkWorker                      run the worker (consume generate-portal-link until stopped), with
+                                                /health/live, /health/ready, /metrics and the status page at / on
+                                                Urls / ASPNETCORE_URLS (default http://0.0.0.0:8080)
           PortalLinkWorker migrate              apply the database migrations and exit
           PortalLinkWorker request <customerId> [--expires-in <seconds>] [--frame-ancestors "<host> <host>"]
                                    [--request-id <uuid>] [--campaign-id <uuid>] [--wait] [--timeout <seconds>]
@@ -16,6 +18,13 @@ public static class WorkerCommands
           PortalLinkWorker redeliver-errors [--max <n>]
                                                 move messages from generate-portal-link_error back to
                                                 generate-portal-link for another try (after fixing the cause)
+          PortalLinkWorker check-config [--no-connect]
+                                                print the effective settings (secrets masked), check them, and test
+                                                RabbitMQ, PostgreSQL and Upflow (exit 0 all good, 1 a service failed,
+                                                2 a setting is invalid)
+          PortalLinkWorker healthcheck [--url <url>]
+                                                GET the running worker's /health/ready (default http://127.0.0.1:8080);
+                                                exit 0 when ready, 1 otherwise (for container health checks)
           PortalLinkWorker help                 this text
 
         Settings come from appsettings.json beside the DLL, then environment variables (Upflow__ApiKey, ...),
@@ -31,10 +40,13 @@ public static class WorkerCommands
         switch (command)
         {
             case null:
-                var builder = PortalLinkWorkerHost.CreateBuilder(rest);
-                builder.AddPortalLinkWorker();
-                await builder.Build().RunAsync();
+                await using (var app = PortalLinkWorkerHost.BuildWorker(rest))
+                    await app.RunAsync();
                 return 0;
+            case "check-config":
+                return await CheckConfigCommand.RunAsync(rest);
+            case "healthcheck":
+                return await HealthcheckCommand.RunAsync(rest);
             case "migrate":
                 return await MigrateCommand.RunAsync(rest);
             case "request":

@@ -1,14 +1,52 @@
+using Microsoft.AspNetCore.Builder;
+
 namespace PortalLinkWorker.Hosting;
 
-/// <summary>Creates the host builder the worker and its commands share.</summary>
+/// <summary>Creates the host builders the worker and its commands share.</summary>
 public static class PortalLinkWorkerHost
 {
-    /// <summary>appsettings.json is read from beside the DLL, so the worker starts the same from any directory;
-    /// environment variables (<c>Upflow__ApiKey</c>) and <c>--Upflow:ApiKey=…</c> arguments override it.</summary>
+    /// <summary>Where the worker's HTTP endpoint (health, metrics, status page) listens when neither <c>Urls</c> /
+    /// <c>ASPNETCORE_URLS</c> / <c>--urls</c> nor <c>ASPNETCORE_HTTP_PORTS</c> says otherwise.</summary>
+    public const string DefaultUrls = "http://0.0.0.0:8080";
+
+    /// <summary>For the commands (migrate, request, …): no web server. appsettings.json is read from beside the DLL, so
+    /// the worker starts the same from any directory; environment variables (<c>Upflow__ApiKey</c>) and
+    /// <c>--Upflow:ApiKey=…</c> arguments override it.</summary>
     public static HostApplicationBuilder CreateBuilder(string[] args) =>
         Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             Args = args,
             ContentRootPath = AppContext.BaseDirectory,
         });
+
+    /// <summary>For the running worker: the same configuration, plus the HTTP endpoint of <see cref="DefaultUrls"/>
+    /// unless configured.</summary>
+    public static WebApplicationBuilder CreateWebBuilder(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        // Added only when nothing chose an address, so ASPNETCORE_URLS, Urls, --urls and ASPNETCORE_HTTP_PORTS (set by
+        // Microsoft's container images) keep their usual meaning; sources added later (tests) still override it.
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]) &&
+            string.IsNullOrEmpty(builder.Configuration["https_ports"]))
+            builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("urls", (string?)DefaultUrls)]);
+        return builder;
+    }
+
+    /// <summary>The worker as it runs: everything of <see cref="PortalLinkWorkerServiceExtensions.AddPortalLinkWorker"/>
+    /// and the operators' endpoints.</summary>
+    public static WebApplication BuildWorker(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = CreateWebBuilder(args);
+        configure?.Invoke(builder);
+        // Every bad setting at once, rather than the first one the start happens to trip on.
+        SettingsValidation.ThrowIfInvalid(builder.Configuration);
+        builder.AddPortalLinkWorker();
+        var app = builder.Build();
+        app.MapPortalLinkEndpoints();
+        return app;
+    }
 }

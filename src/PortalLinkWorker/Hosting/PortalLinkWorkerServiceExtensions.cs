@@ -15,13 +15,18 @@ public static class PortalLinkWorkerServiceExtensions
     /// <summary>Time on top of the consumers' stop timeout for the bus to close and the host to finish.</summary>
     private static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(5);
 
-    /// <summary>Everything the running worker needs: options, logging, database, Upflow client, bus.</summary>
+    /// <summary>Everything the running worker needs: options, logging, database, Upflow client, bus, and what operators
+    /// look at (health checks, metrics and traces, the status page; their endpoints are mapped by
+    /// <see cref="PortalLinkOperationsExtensions.MapPortalLinkEndpoints"/>).</summary>
     public static IHostApplicationBuilder AddPortalLinkWorker(this IHostApplicationBuilder builder)
     {
         builder.AddPortalLinkLogging();
+        builder.AddPortalLinkTelemetry();
         builder.Services.AddPortalLinkOptions();
         builder.Services.AddPortalLinkDatabase();
         builder.Services.AddUpflowClient();
+        builder.Services.AddPortalLinkStatus();
+        builder.Services.AddPortalLinkHealthChecks();
         // Registered before the bus: hosted services start in order, so the schema is current before consuming.
         builder.Services.AddHostedService<DatabaseMigrator>();
         builder.Services.AddPortalLinkBus();
@@ -30,10 +35,18 @@ public static class PortalLinkWorkerServiceExtensions
 
     public static IHostApplicationBuilder AddPortalLinkLogging(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddSerilog((_, log) => log
-            .ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext()
-            .Enrich.With<RequestContextEnricher>());
+        var json = builder.Configuration.GetSection(LoggingOptions.Section).Get<LoggingOptions>()?.IsJson == true;
+        builder.Services.AddSerilog((_, log) =>
+        {
+            // The Serilog section still takes Serilog's usual settings (levels, more sinks); the console is ours.
+            log.ReadFrom.Configuration(builder.Configuration)
+                .Enrich.FromLogContext()
+                .Enrich.With<RequestContextEnricher>();
+            if (json)
+                log.WriteTo.Console(new Serilog.Formatting.Compact.RenderedCompactJsonFormatter());
+            else
+                log.WriteTo.Console(outputTemplate: LoggingOptions.TextTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+        });
         return builder;
     }
 
@@ -43,7 +56,8 @@ public static class PortalLinkWorkerServiceExtensions
         services.AddOptions<ConnectionOptions>().BindConfiguration(ConnectionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<UpflowOptions>().BindConfiguration(UpflowOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ConsumerOptions>().BindConfiguration(ConsumerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LoggingOptions>().BindConfiguration(LoggingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         return services;
     }
 
@@ -64,6 +78,7 @@ public static class PortalLinkWorkerServiceExtensions
             // the failure where there is no route out): nothing leaves this service but Upflow calls.
             bus.DisableUsageTelemetry();
             bus.AddConsumer<GeneratePortalLinkConsumer, GeneratePortalLinkConsumerDefinition>();
+            bus.ConfigureHealthCheckOptions(health => health.Tags.Add(PortalLinkOperationsExtensions.MassTransitTag));
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 RabbitMqAddress.TryParse(context.GetRequiredService<IOptions<ConnectionOptions>>().Value.RabbitMq)!.ApplyTo(rabbit);

@@ -13,7 +13,12 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
     private readonly UpflowAvailability _availability;
     private readonly TimeProvider _time;
     private readonly ILogger<ConsumptionSwitch> _logger;
+    /// <summary>A pause with no known end while Upflow itself is not paused (the rate budget was too contended to wait
+    /// for) has no probe to end it: consumption resumes after this instead.</summary>
+    private static readonly TimeSpan UnexplainedPause = TimeSpan.FromSeconds(1);
+
     private readonly Lock _gate = new();
+    private Task _switching = Task.CompletedTask;
     private IReceiveEndpoint? _endpoint;
     private bool _stopped;
     private ITimer? _restart;
@@ -45,6 +50,8 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
     public void Pause(DateTimeOffset? until)
     {
         IReceiveEndpoint? endpoint;
+        if (until is null && _availability.Pause == UpflowPause.None)
+            until = _time.GetUtcNow() + UnexplainedPause;
         lock (_gate)
         {
             if (until is { } at)
@@ -62,17 +69,25 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
         else
             LogPaused(_logger);
         // Not awaited: the caller is a consumer of this very endpoint, and Stop waits for its consumers to finish.
-        _ = Task.Run(async () =>
-        {
-            try
+        Switch(() => endpoint.Stop());
+    }
+
+    /// <summary>Runs stops and starts one after the other, in the order asked: a start must not overtake the stop before
+    /// it (MassTransit refuses to start an endpoint still running, and the late stop would then leave it stopped).</summary>
+    private void Switch(Func<Task> change)
+    {
+        lock (_gate)
+            _switching = _switching.ContinueWith(async _ =>
             {
-                await endpoint.Stop();
-            }
-            catch (Exception e)
-            {
-                LogSwitchFailed(_logger, e);
-            }
-        });
+                try
+                {
+                    await change();
+                }
+                catch (Exception e)
+                {
+                    LogSwitchFailed(_logger, e);
+                }
+            }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
     }
 
     private void Resume()
@@ -86,14 +101,11 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
             endpoint = _endpoint;
         }
         LogResumed(_logger);
-        try
+        Switch(() =>
         {
             endpoint.Start();
-        }
-        catch (Exception e)
-        {
-            LogSwitchFailed(_logger, e);
-        }
+            return Task.CompletedTask;
+        });
     }
 
     public Task Ready(ReceiveEndpointReady ready)

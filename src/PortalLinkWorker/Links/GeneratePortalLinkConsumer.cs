@@ -23,6 +23,7 @@ public sealed partial class GeneratePortalLinkConsumer(
     IOptions<UpflowOptions> upflowOptions,
     IOptions<DatabaseOptions> databaseOptions,
     TimeProvider time,
+    Operations.LinkOutcomes outcomes,
     ILogger<GeneratePortalLinkConsumer> logger) : IConsumer<GeneratePortalLink>
 {
     /// <summary>How much of an unusable CustomerId is kept in the row (PostgreSQL text cannot hold NUL either).</summary>
@@ -36,16 +37,17 @@ public sealed partial class GeneratePortalLinkConsumer(
         using var cancellation = new DeferredCancellation(context.CancellationToken);
         var ct = cancellation.Token;
         var problem = PortalLinkRequestValidator.Validate(request, upflowOptions.Value.MaxExpiresIn);
+        // An invalid id may hold newlines or megabytes: it does not go into the log (or the status page) as it is.
+        var shownCustomerId = PortalLinkRequestValidator.ValidateCustomerId(customerId) is null ? customerId : "(invalid)";
         using var scope = logger.BeginScope(new Dictionary<string, object?>
         {
             ["RequestId"] = request.RequestId,
-            // An invalid id may hold newlines or megabytes: it does not go into the log as it is.
-            ["CustomerId"] = PortalLinkRequestValidator.ValidateCustomerId(customerId) is null ? customerId : "(invalid)",
+            ["CustomerId"] = shownCustomerId,
             ["CampaignId"] = request.CampaignId,
         });
         try
         {
-            await ProcessAsync(context, request, customerId, problem, cancellation);
+            await ProcessAsync(context, request, customerId, shownCustomerId, problem, cancellation);
         }
         catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e))
         {
@@ -57,7 +59,7 @@ public sealed partial class GeneratePortalLinkConsumer(
     }
 
     private async Task ProcessAsync(ConsumeContext<GeneratePortalLink> context, GeneratePortalLink request, string customerId,
-        string? problem, DeferredCancellation cancellation)
+        string shownCustomerId, string? problem, DeferredCancellation cancellation)
     {
         var ct = cancellation.Token;
         if (request.RequestId == Guid.Empty)
@@ -66,6 +68,7 @@ public sealed partial class GeneratePortalLinkConsumer(
             LogInvalid(logger, problem!);
             await context.Publish(new PortalLinkFailed(request.RequestId, customerId, PortalLinkFailureReason.InvalidRequest,
                 problem!, time.GetUtcNow(), request.CampaignId), context.CancellationToken);
+            outcomes.Failed(request.RequestId, shownCustomerId, PortalLinkFailureReason.InvalidRequest, request.CampaignId);
             return;
         }
 
@@ -82,6 +85,7 @@ public sealed partial class GeneratePortalLinkConsumer(
             LogInvalid(logger, reused);
             await context.Publish(new PortalLinkFailed(request.RequestId, customerId, PortalLinkFailureReason.InvalidRequest,
                 reused, Now(), request.CampaignId), context.CancellationToken);
+            outcomes.Failed(request.RequestId, shownCustomerId, PortalLinkFailureReason.InvalidRequest, request.CampaignId);
             return;
         }
         if (link.IsFinal)
@@ -96,6 +100,8 @@ public sealed partial class GeneratePortalLinkConsumer(
         {
             LogInvalid(logger, problem);
             MarkFailed(link, PortalLinkFailureReason.InvalidRequest, problem);
+            await store.SaveAsync(ct);
+            await transaction.CommitAsync(ct);
         }
         else
         {
@@ -124,12 +130,12 @@ public sealed partial class GeneratePortalLinkConsumer(
                 LogSaveDeferred(logger, e.GetBaseException().Message);
                 link = await SaveWhenDatabaseIsBackAsync(request.RequestId, result!, ct);
             }
-            await PublishOutcome(context, link, link.CustomerId);
-            return;
         }
 
-        await store.SaveAsync(ct);
-        await transaction.CommitAsync(ct);
+        if (link.Status == PortalLinkStatus.Generated)
+            outcomes.Generated(link.CampaignId);
+        else
+            outcomes.Failed(link.RequestId, shownCustomerId, link.FailureReason!, link.CampaignId);
         // Crash window: the outcome is committed but not yet published; the redelivery re-publishes it.
         await PublishOutcome(context, link, customerId);
     }

@@ -40,6 +40,7 @@ public sealed class GeneratePortalLinkConsumerDefinition : ConsumerDefinition<Ge
         // A message with fields of the wrong type but a readable RequestId is answered with PortalLinkFailed instead of
         // going silently to the error queue.
         endpointConfigurator.ConfigureError(error => UnreadableRequestFilter.Configure(error,
-            context.GetRequiredService<TimeProvider>(), context.GetRequiredService<ILogger<UnreadableRequestFilter>>()));
+            context.GetRequiredService<TimeProvider>(), context.GetRequiredService<ILogger<UnreadableRequestFilter>>(),
+            context.GetRequiredService<Operations.LinkOutcomes>()));
     }
 }

@@ -10,14 +10,16 @@ namespace PortalLinkWorker.Links;
 /// publisher gets its answer: a <see cref="PortalLinkFailed"/> with <c>InvalidRequest</c> saying which field was wrong,
 /// and the message is acknowledged. A body without a readable RequestId goes to the error queue as before.
 /// </summary>
-public sealed partial class UnreadableRequestFilter(TimeProvider time, ILogger<UnreadableRequestFilter> logger)
+public sealed partial class UnreadableRequestFilter(TimeProvider time, ILogger<UnreadableRequestFilter> logger,
+    Operations.LinkOutcomes? outcomes = null)
     : IFilter<ExceptionReceiveContext>
 {
     /// <summary>The error pipe of the endpoint: this filter, then MassTransit's usual two (publish the Fault, move the
     /// message to the error queue), which only run when this one passes the message on.</summary>
-    public static void Configure(IPipeConfigurator<ExceptionReceiveContext> error, TimeProvider time, ILogger<UnreadableRequestFilter> logger)
+    public static void Configure(IPipeConfigurator<ExceptionReceiveContext> error, TimeProvider time, ILogger<UnreadableRequestFilter> logger,
+        Operations.LinkOutcomes? outcomes = null)
     {
-        error.UseFilter(new UnreadableRequestFilter(time, logger));
+        error.UseFilter(new UnreadableRequestFilter(time, logger, outcomes));
         error.UseFilter(new MassTransit.Middleware.GenerateFaultFilter());
         error.UseFilter(new MassTransit.Middleware.ErrorTransportFilter());
     }
@@ -31,6 +33,8 @@ public sealed partial class UnreadableRequestFilter(TimeProvider time, ILogger<U
             var endpoint = await context.PublishEndpointProvider.GetPublishSendEndpoint<PortalLinkFailed>();
             await endpoint.Send(new PortalLinkFailed(keys.RequestId, keys.CustomerId, PortalLinkFailureReason.InvalidRequest,
                 message, time.GetUtcNow(), keys.CampaignId), context.CancellationToken);
+            outcomes?.Failed(keys.RequestId, PortalLinkRequestValidator.ValidateCustomerId(keys.CustomerId) is null ? keys.CustomerId : "(invalid)",
+                PortalLinkFailureReason.InvalidRequest, keys.CampaignId);
             return; // answered: acknowledged, not moved to the error queue
         }
         await next.Send(context);

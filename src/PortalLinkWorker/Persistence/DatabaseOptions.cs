@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace PortalLinkWorker.Persistence;
 
 /// <summary>Settings of the <c>Database</c> section.</summary>
@@ -10,10 +12,12 @@ public sealed class DatabaseOptions
     public bool MigrateOnStart { get; set; } = true;
 
     /// <summary>How long start-up waits for PostgreSQL to accept connections. Default 60 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan StartupWait { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How long consumption pauses when PostgreSQL is unavailable mid-run, before the next message tries again.
     /// Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan OutagePause { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long an answer Upflow gave is kept in memory while PostgreSQL is unavailable, before the message goes

@@ -15,7 +15,8 @@ public sealed class UpflowCallGate(
     RateBudget budget,
     UpflowAvailability availability,
     UpflowOptions options,
-    TimeProvider time) : ResilienceStrategy<HttpResponseMessage>
+    TimeProvider time,
+    UpflowMetrics? metrics = null) : ResilienceStrategy<HttpResponseMessage>
 {
     /// <summary>The pause after a 429 that says nothing of when to come back: 1 s, doubling with each 429 in a row.</summary>
     private static readonly TimeSpan FirstThrottlePause = TimeSpan.FromSeconds(1);
@@ -39,8 +40,10 @@ public sealed class UpflowCallGate(
 
             // From here Upflow may issue a link: a broker drop or shutdown must not throw the answer away.
             var hold = cancellation?.Defer();
+            var attemptStarted = time.GetTimestamp();
             var outcome = await callback(context, state);
             var status = outcome.Result?.StatusCode;
+            metrics?.RecordAttempt(time.GetElapsedTime(attemptStarted), status, outcome.Exception);
             // Answers that issue nothing (429, 401/403, transient failures) and no answer at all leave nothing to save:
             // the message may be cancelled again. An answer to keep stays held until the consumer has saved it.
             if (status is null or HttpStatusCode.TooManyRequests or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden ||

@@ -20,6 +20,7 @@ public static class UpflowHttpClientRegistration
         services.TryAddSingleton<IRateBudgetStore, PostgresRateBudgetStore>();
         services.AddSingleton<RateBudget>();
         services.AddSingleton<UpflowAvailability>();
+        services.AddSingleton<UpflowMetrics>();
         services.AddSingleton<UpflowProbe>();
         services.AddHostedService(sp => sp.GetRequiredService<UpflowProbe>());
 
@@ -31,7 +32,7 @@ public static class UpflowHttpClientRegistration
             {
                 var sp = context.ServiceProvider;
                 Build(pipeline, sp.GetRequiredService<IOptions<UpflowOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
-                    sp.GetRequiredService<RateBudget>(), sp.GetRequiredService<UpflowAvailability>());
+                    sp.GetRequiredService<RateBudget>(), sp.GetRequiredService<UpflowAvailability>(), sp.GetRequiredService<UpflowMetrics>());
             });
         services.AddHttpClient(UpflowProbe.ClientName, ConfigureUpflow)
             .RemoveAllLoggers()
@@ -58,7 +59,7 @@ public static class UpflowHttpClientRegistration
     /// budget is not mistaken for a slow Upflow.
     /// </summary>
     internal static void Build(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, UpflowOptions options, TimeProvider time,
-        RateBudget budget, UpflowAvailability availability)
+        RateBudget budget, UpflowAvailability availability, UpflowMetrics? metrics = null)
     {
         pipeline.AddTimeout(options.TotalTimeout);
         if (options.MaxRetryAttempts > 0)
@@ -80,7 +81,7 @@ public static class UpflowHttpClientRegistration
             });
         }
         pipeline.AddConcurrencyLimiter(options.MaxConcurrentRequests, MaxQueuedCalls);
-        pipeline.AddStrategy(_ => new UpflowCallGate(budget, availability, options, time), new UpflowCallGateOptions());
+        pipeline.AddStrategy(_ => new UpflowCallGate(budget, availability, options, time, metrics), new UpflowCallGateOptions());
         pipeline.AddTimeout(options.AttemptTimeout);
     }
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Hosting;
 using Npgsql;
 using PortalLinkContracts;
 using PortalLinkWorker.Hosting;
@@ -22,7 +21,7 @@ public sealed class WorkerFixture : IAsyncLifetime
     private static readonly TimeSpan OutcomeWait = TimeSpan.FromSeconds(60);
 
     private WebApplication? _simulator;
-    private IHost? _worker;
+    private WebApplication? _worker;
     private IBusControl? _observer;
     private string _observerQueue = "";
     private readonly ConcurrentDictionary<Guid, ConcurrentQueue<object>> _outcomes = new();
@@ -89,21 +88,25 @@ public sealed class WorkerFixture : IAsyncLifetime
         ["Upflow:MaxInMemoryWait"] = "00:00:02",
         ["Upflow:OutageProbeInterval"] = "00:00:00.500",
         ["Upflow:CredentialsProbeInterval"] = "00:00:00.500",
+        // Any free port: never the default 8080, and several workers side by side.
+        ["Urls"] = "http://127.0.0.1:0",
     };
 
-    private IHost BuildWorker()
-    {
-        var builder = PortalLinkWorkerHost.CreateBuilder([]);
-        builder.Configuration.AddInMemoryCollection(WorkerSettings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)));
-        builder.AddPortalLinkWorker();
-        return builder.Build();
-    }
+    /// <summary>The in-process worker's HTTP endpoint (health, metrics, status page), once started.</summary>
+    public Uri WorkerUrl => new(_worker?.Urls.FirstOrDefault() ?? throw new InvalidOperationException("The worker is not running."));
+
+    private WebApplication BuildWorker() => BuildWorker(WorkerSettings);
+
+    /// <summary>A worker wired as in production (web endpoints included) with these settings; not started.</summary>
+    public static WebApplication BuildWorker(IReadOnlyDictionary<string, string> settings) =>
+        PortalLinkWorkerHost.BuildWorker([], builder =>
+            builder.Configuration.AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value))));
 
     /// <summary>Stops the in-process worker, for tests that run their own worker processes.</summary>
     public async Task StopWorkerAsync()
     {
         await _worker!.StopAsync();
-        _worker.Dispose();
+        await _worker.DisposeAsync();
         _worker = null;
     }
 
@@ -188,7 +191,7 @@ public sealed class WorkerFixture : IAsyncLifetime
         if (_worker is not null)
         {
             await _worker.StopAsync();
-            _worker.Dispose();
+            await _worker.DisposeAsync();
         }
         if (_observer is not null)
         {

@@ -40,9 +40,18 @@ public sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
-    public static WorkerProcess Start(IReadOnlyDictionary<string, string> settings, string minimumLevel = "Information")
+    /// <summary>Runs one of the worker's commands to its end; its exit code and everything it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunCommandAsync(IReadOnlyDictionary<string, string> settings, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet", [WorkerDll])
+        await using var command = Start(settings, args: args);
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await command._process.WaitForExitAsync(limit.Token);
+        return (command._process.ExitCode, command.Output);
+    }
+
+    public static WorkerProcess Start(IReadOnlyDictionary<string, string> settings, string minimumLevel = "Information", string[]? args = null)
+    {
+        var start = new ProcessStartInfo("dotnet", [WorkerDll, .. args ?? []])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

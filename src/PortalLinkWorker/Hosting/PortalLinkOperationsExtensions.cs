@@ -1,0 +1,115 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using PortalLinkWorker.Operations;
+
+namespace PortalLinkWorker.Hosting;
+
+/// <summary>What the people who run the worker look at: health checks, metrics and traces, the status page.</summary>
+public static class PortalLinkOperationsExtensions
+{
+    /// <summary>MassTransit's ActivitySource and Meter.</summary>
+    public const string MassTransitSource = "MassTransit";
+
+    public const string ServiceName = "portal-link-worker";
+
+    /// <summary>Health checks tagged so are part of <c>/health/ready</c>.</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>MassTransit's own bus check carries only this tag: <see cref="RabbitMqHealthCheck"/> reads the bus for
+    /// readiness instead (see there why).</summary>
+    public const string MassTransitTag = "masstransit";
+
+    public static IServiceCollection AddPortalLinkHealthChecks(this IServiceCollection services)
+    {
+        services.AddHealthChecks()
+            .AddCheck<RabbitMqHealthCheck>("rabbitmq", HealthStatus.Unhealthy, [ReadyTag])
+            .AddCheck<PostgresHealthCheck>("postgres", HealthStatus.Unhealthy, [ReadyTag], PostgresHealthCheck.Timeout + TimeSpan.FromSeconds(1))
+            .AddCheck<UpflowHealthCheck>("upflow", HealthStatus.Unhealthy, [ReadyTag]);
+        return services;
+    }
+
+    /// <summary>
+    /// Metrics: our own meter (<see cref="WorkerMeter.Name"/>), MassTransit's, HttpClient's, ASP.NET Core's, Npgsql's and
+    /// the runtime's, scraped at <c>/metrics</c>. Traces: MassTransit (which carries the trace context in message headers,
+    /// so a request's trace runs from the publisher through the Upflow call to the published event), HttpClient and
+    /// Npgsql. Both go to an OTLP collector only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the OpenTelemetry SDK's
+    /// usual variables apply: <c>OTEL_EXPORTER_OTLP_PROTOCOL</c>, <c>OTEL_SERVICE_NAME</c>, …).
+    /// </summary>
+    public static IHostApplicationBuilder AddPortalLinkTelemetry(this IHostApplicationBuilder builder)
+    {
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? ServiceName,
+                serviceInstanceId: Environment.MachineName))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(WorkerMeter.Name, MassTransitSource)
+                    .AddHttpClientInstrumentation()
+                    .AddAspNetCoreInstrumentation()
+                    .AddRuntimeInstrumentation()
+                    .AddNpgsqlInstrumentation()
+                    // No cached scrape: a scraper every few seconds costs little, and a cached one hides a counter's move.
+                    .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
+                if (otlp)
+                    metrics.AddOtlpExporter();
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(MassTransitSource)
+                    // Spans carry url.full with the customer id in the path; the instrumentation drops query strings and
+                    // user info, and never records bodies or headers (X-Api-Secret).
+                    .AddHttpClientInstrumentation()
+                    .AddAspNetCoreInstrumentation(web =>
+                        // Health probes and scrapes every few seconds would drown the traces that matter.
+                        web.Filter = context => !IsOperationsPath(context.Request.Path))
+                    .AddNpgsql();
+                if (otlp)
+                    tracing.AddOtlpExporter();
+            });
+        return builder;
+    }
+
+    public static IServiceCollection AddPortalLinkStatus(this IServiceCollection services)
+    {
+        services.AddSingleton<LinkOutcomes>();
+        services.AddSingleton<QueueDepths>();
+        services.AddSingleton<StatusService>();
+        services.AddSingleton<CampaignStatusSource, CampaignStatusSource.None>();
+        return services;
+    }
+
+    /// <summary><c>/health/live</c>, <c>/health/ready</c>, <c>/metrics</c>, <c>/status.json</c> and the status page at <c>/</c>.</summary>
+    public static IEndpointRouteBuilder MapPortalLinkEndpoints(this IEndpointRouteBuilder app)
+    {
+        // Live: the process answers HTTP. Nothing else: a broker or database outage must not get the worker restarted.
+        app.MapHealthChecks("/health/live", new HealthCheckOptions
+        {
+            Predicate = _ => false,
+            ResponseWriter = HealthResponseWriter.WriteAsync,
+        });
+        // Ready: able to make progress. Unhealthy → 503; Degraded (a 429 pause, a paused endpoint) → 200.
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(ReadyTag),
+            ResponseWriter = HealthResponseWriter.WriteAsync,
+        });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGet("/status.json", async (StatusService status, HttpContext context) =>
+        {
+            context.Response.Headers.CacheControl = "no-store";
+            return Results.Json(await status.ReadAsync(context.RequestAborted), StatusJson.Options);
+        });
+        app.MapGet("/", () => Results.Stream(StatusPage.Open(), "text/html; charset=utf-8"));
+        return app;
+    }
+
+    private static bool IsOperationsPath(PathString path) =>
+        path.StartsWithSegments("/health") || path.StartsWithSegments("/metrics") || path.StartsWithSegments("/status.json") || path == "/";
+}

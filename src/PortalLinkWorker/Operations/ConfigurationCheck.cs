@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Reflection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Persistence;
+using PortalLinkWorker.Upflow;
+
+namespace PortalLinkWorker.Operations;
+
+/// <summary>
+/// What <c>check-config</c> does: prints the effective settings (defaults included, secrets masked), validates them as
+/// the worker does at start (one line per bad setting, naming it, never its value), then tests RabbitMQ, PostgreSQL and
+/// Upflow (a probe for a customer nobody has: 404 means reachable and the key pair accepted).
+/// </summary>
+public sealed class ConfigurationCheck(IServiceProvider services, IConfiguration configuration, TextWriter output)
+{
+    public const int Ok = 0;
+    public const int ServiceFailed = 1;
+    public const int InvalidSettings = 2;
+
+    /// <summary>Each connectivity test gives up after this.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+
+    public async Task<int> RunAsync(bool connect, CancellationToken cancellationToken)
+    {
+        output.WriteLine("Effective settings (secrets masked):");
+        output.WriteLine($"  Urls = {configuration["urls"] ?? (configuration["http_ports"] is { } ports ? $"(http ports {ports})" : PortalLinkWorkerHost.DefaultUrls)}");
+        output.WriteLine($"  OTEL_EXPORTER_OTLP_ENDPOINT = {SecretMask.Uri(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])}");
+        var problems = new List<string>();
+        foreach (var (section, type) in SettingsValidation.Sections)
+            problems.AddRange(PrintAndValidate(section, type));
+
+        output.WriteLine();
+        if (problems.Count > 0)
+        {
+            output.WriteLine($"Invalid settings ({problems.Count}):");
+            foreach (var problem in problems)
+                output.WriteLine($"  ✗ {problem}");
+            return InvalidSettings;
+        }
+        output.WriteLine("Settings: valid.");
+        if (!connect)
+            return Ok;
+
+        output.WriteLine();
+        output.WriteLine("Connectivity:");
+        var ok = await TestAsync("RabbitMQ", RabbitMqAsync, cancellationToken);
+        ok &= await TestAsync("PostgreSQL", PostgresAsync, cancellationToken);
+        ok &= await TestAsync("Upflow", UpflowAsync, cancellationToken);
+        return ok ? Ok : ServiceFailed;
+    }
+
+    /// <summary>Prints one section (as far as it binds) and returns its problems.</summary>
+    private IReadOnlyList<string> PrintAndValidate(string section, Type type)
+    {
+        var (value, problems) = SettingsValidation.Validate(services, section, type);
+        value ??= Unvalidated(section, type);
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
+            output.WriteLine($"  {section}:{property.Name} = {Show(property.Name, property.GetValue(value))}");
+        return problems;
+    }
+
+    /// <summary>The section bound without validation, for printing; its defaults when it cannot be bound at all.</summary>
+    private object Unvalidated(string section, Type type)
+    {
+        try
+        {
+            return configuration.GetSection(section).Get(type) ?? Activator.CreateInstance(type)!;
+        }
+        catch (InvalidOperationException)
+        {
+            return Activator.CreateInstance(type)!;
+        }
+    }
+
+    internal static string Show(string name, object? value) => (name, value) switch
+    {
+        (_, null) => SecretMask.NotSet,
+        (nameof(ConnectionOptions.Postgres), string s) => SecretMask.PostgresConnectionString(s),
+        (nameof(ConnectionOptions.RabbitMq), string s) => SecretMask.Uri(s),
+        (nameof(UpflowOptions.ApiKey), string s) => SecretMask.ApiKey(s),
+        (_, string s) when name.Contains("Secret", StringComparison.OrdinalIgnoreCase) || name.Contains("Password", StringComparison.OrdinalIgnoreCase)
+            => SecretMask.Secret(s),
+        (_, Uri u) => SecretMask.Uri(u.OriginalString),
+        (_, TimeSpan t) => t.ToString("c", CultureInfo.InvariantCulture),
+        (_, IFormattable f) => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    private async Task<bool> TestAsync(string name, Func<CancellationToken, Task<string>> test, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(ConnectTimeout);
+        try
+        {
+            output.WriteLine($"  ✓ {name}: {await test(limit.Token)}");
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            output.WriteLine($"  ✗ {name}: no answer within {ConnectTimeout.TotalSeconds:0} s");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Driver messages name hosts and ports, not passwords.
+            output.WriteLine($"  ✗ {name}: {e.GetBaseException().Message}");
+        }
+        return false;
+    }
+
+    private async Task<string> RabbitMqAsync(CancellationToken cancellationToken)
+    {
+        var factory = QueueDepths.Factory(services.GetRequiredService<IOptions<ConnectionOptions>>().Value.RabbitMq);
+        await using var connection = await factory.CreateConnectionAsync("portal-link-worker-check-config", cancellationToken);
+        var version = connection.ServerProperties?.TryGetValue("version", out var v) == true && v is byte[] bytes
+            ? System.Text.Encoding.UTF8.GetString(bytes) : "?";
+        return $"connected to {factory.HostName}:{factory.Port}, virtual host '{factory.VirtualHost}' (RabbitMQ {version})";
+    }
+
+    private async Task<string> PostgresAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PortalLinkDbContext>();
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        await connection.OpenAsync(cancellationToken);
+        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).Count();
+        var schema = pending == 0 ? "schema up to date" : $"{pending} migration(s) pending (run `migrate`, or keep Database:MigrateOnStart=true)";
+        return $"connected to {connection.Host}:{connection.Port}, database '{connection.Database}' (PostgreSQL {connection.PostgreSqlVersion}); {schema}";
+    }
+
+    private async Task<string> UpflowAsync(CancellationToken cancellationToken)
+    {
+        var baseUrl = services.GetRequiredService<IOptions<UpflowOptions>>().Value.BaseUrl;
+        return await services.GetRequiredService<UpflowProbe>().ProbeAsync(cancellationToken) switch
+        {
+            UpflowProbe.Answer.Up => $"{baseUrl} answers and accepts the API key pair",
+            UpflowProbe.Answer.CredentialsRejected => throw new InvalidOperationException(
+                $"{baseUrl} refused the API key pair (401/403): check Upflow:ApiKey and Upflow:ApiSecret"),
+            _ => throw new InvalidOperationException($"{baseUrl} does not answer (timeout, connection error or 5xx)"),
+        };
+    }
+}

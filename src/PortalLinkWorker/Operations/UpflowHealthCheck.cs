@@ -1,0 +1,37 @@
+using System.Globalization;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using PortalLinkWorker.Upflow;
+
+namespace PortalLinkWorker.Operations;
+
+/// <summary>
+/// Whether Upflow calls can make progress. Refused credentials and an outage are <see cref="HealthStatus.Unhealthy"/>:
+/// nothing moves until an operator fixes the key, or until Upflow is back. A 429 pause is
+/// <see cref="HealthStatus.Degraded"/> (still ready, HTTP 200): it ends by itself within <c>Upflow:MaxRetryAfter</c> and
+/// is the worker doing its job at Upflow's limit; taking every replica out of service for it would only stall rollouts.
+/// </summary>
+public sealed class UpflowHealthCheck(UpflowAvailability availability, RateBudget budget, IOptions<UpflowOptions> options, TimeProvider time)
+    : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        var since = availability.PausedSince is { } at ? $" since {at.ToString("O", CultureInfo.InvariantCulture)}" : "";
+        var result = availability.Pause switch
+        {
+            UpflowPause.Credentials => HealthCheckResult.Unhealthy(
+                $"paused: Upflow refused the API key pair (401/403){since}; set Upflow:ApiKey and Upflow:ApiSecret; retried every " +
+                $"{options.Value.CredentialsProbeInterval.TotalSeconds:0.#} s"),
+            UpflowPause.Outage => HealthCheckResult.Unhealthy(
+                $"paused: Upflow is not answering (outage){since}; probed every {options.Value.OutageProbeInterval.TotalSeconds:0.#} s"),
+            _ when budget.PausedUntil > now => HealthCheckResult.Degraded(
+                $"waiting: Upflow answered 429; calls resume at {budget.PausedUntil.ToString("O", CultureInfo.InvariantCulture)} " +
+                $"(in {(budget.PausedUntil - now).TotalSeconds:0.#} s); effective rate {budget.EffectiveRate:0.##}/s"),
+            _ => HealthCheckResult.Healthy(options.Value.MaxRequestsPerSecond > 0
+                ? $"calling Upflow at up to {budget.EffectiveRate:0.##}/s"
+                : "calling Upflow (no rate budget)"),
+        };
+        return Task.FromResult(result);
+    }
+}

@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using PortalLinkContracts;
+
+namespace PortalLinkWorker.Tests.Integration;
+
+/// <summary><c>/metrics</c> (Prometheus text) shows the worker's counters moving during a run: scraped before and after.
+/// The built worker runs as a child process, as in production: one host per process (MassTransit keeps its meter for the
+/// process, so a second in-process host of the same test run would not show MassTransit's instruments).</summary>
+[Collection(WorkerCollection.Name)]
+[Trait("Category", "Integration")]
+public sealed partial class MetricsEndpointTests(WorkerFixture fixture)
+{
+    [Fact]
+    public async Task Scrape_CountersMoveWithARun()
+    {
+        await fixture.StopWorkerAsync();
+        try
+        {
+            await ScrapeAroundARunAsync();
+        }
+        finally
+        {
+            await fixture.StartWorkerAsync();
+        }
+    }
+
+    private async Task ScrapeAroundARunAsync()
+    {
+        var url = $"http://127.0.0.1:{FreePort()}";
+        await using var worker = WorkerProcess.Start(new Dictionary<string, string>(fixture.WorkerSettings) { ["Urls"] = url });
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        await Eventually.TrueAsync(async () =>
+        {
+            Assert.False(worker.HasExited, worker.Output);
+            try
+            {
+                return (await http.GetAsync("/health/ready")).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        });
+        var before = Parse(await http.GetStringAsync("/metrics"));
+
+        var generated = Enumerable.Range(0, 4).Select(i => new GeneratePortalLink(Guid.NewGuid(), $"external:metrics-{i}", 600)).ToList();
+        var unknown = new GeneratePortalLink(Guid.NewGuid(), "external:unknown-metrics", 600);
+        foreach (var request in generated.Append(unknown))
+            await fixture.Bus.Publish(request);
+        await fixture.ExpectGeneratedAsync(generated);
+        await fixture.OutcomeAsync<PortalLinkFailed>(unknown.RequestId);
+
+        // A counter is added to just after the commit, an instant before the event that the test waited for.
+        var after = before;
+        double Moved(string series) => after.GetValueOrDefault(series) - before.GetValueOrDefault(series);
+        try
+        {
+            await Eventually.TrueAsync(async () =>
+            {
+                after = Parse(await http.GetStringAsync("/metrics"));
+                return Moved("portallink_links_generated_total{campaign=\"false\"}") >= generated.Count;
+            }, TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail(Describe(before, after));
+        }
+
+        Assert.True(Moved("portallink_links_failed_total{campaign=\"false\",reason=\"CustomerNotFound\"}") >= 1, Describe(before, after));
+        Assert.True(Moved("portallink_upflow_call_duration_seconds_count{status=\"200\"}") >= generated.Count, Describe(before, after));
+        Assert.True(Moved("portallink_upflow_call_duration_seconds_count{status=\"404\"}") >= 1, Describe(before, after));
+        // MassTransit's and HttpClient's own instruments are there too.
+        Assert.Contains(after.Keys, k => k.StartsWith("messaging_masstransit_consume_", StringComparison.Ordinal));
+        Assert.Contains(after.Keys, k => k.StartsWith("http_client_request_duration_seconds_count", StringComparison.Ordinal));
+        Assert.Contains(after.Keys, k => k.StartsWith("portallink_upflow_paused{", StringComparison.Ordinal));
+        Assert.Contains(after.Keys, k => k.StartsWith("portallink_upflow_effective_rate", StringComparison.Ordinal));
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    /// <summary>Series name with its labels (the exporter's otel_scope_* labels dropped) → value.</summary>
+    private static Dictionary<string, double> Parse(string text)
+    {
+        var series = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n'))
+        {
+            var match = Line().Match(line);
+            if (!match.Success)
+                continue;
+            var labels = match.Groups["labels"].Value.Split(',', StringSplitOptions.RemoveEmptyEntries)
+                .Where(l => !l.StartsWith("otel_scope_", StringComparison.Ordinal)).ToList();
+            var key = labels.Count == 0 ? match.Groups["name"].Value : $"{match.Groups["name"].Value}{{{string.Join(",", labels)}}}";
+            series[key] = double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
+        }
+        return series;
+    }
+
+    private static string Describe(Dictionary<string, double> before, Dictionary<string, double> after) =>
+        "portallink series after the run:\n" + string.Join("\n", after.Where(kv => kv.Key.StartsWith("portallink_", StringComparison.Ordinal) && !kv.Key.Contains("_bucket"))
+            .Select(kv => $"{kv.Key} {before.GetValueOrDefault(kv.Key)} → {kv.Value}"));
+
+    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? (?<value>[^ ]+)")]
+    private static partial Regex Line();
+}

@@ -1,0 +1,50 @@
+using PortalLinkWorker.Operations;
+
+namespace PortalLinkWorker.Tests.Operations;
+
+[Trait("Category", "Unit")]
+public sealed class SecretMaskTests
+{
+    [Fact]
+    public void PostgresConnectionString_PasswordMasked_RestKept()
+    {
+        var shown = SecretMask.PostgresConnectionString("Host=db;Port=5432;Database=links;Username=app;Password=hunter2");
+        Assert.DoesNotContain("hunter2", shown);
+        Assert.Contains("Password=****", shown);
+        Assert.Contains("Host=db", shown);
+        Assert.Contains("Username=app", shown);
+    }
+
+    [Fact]
+    public void PostgresConnectionString_Unreadable_HiddenWhole() =>
+        Assert.DoesNotContain("hunter2", SecretMask.PostgresConnectionString("Host=db;Pasword=hunter2;Bogus"));
+
+    [Theory]
+    [InlineData("amqps://user:hunter2@rabbit.example/prod", "amqps://user:****@rabbit.example/prod")]
+    [InlineData("amqp://guest:p%40ss@127.0.0.1:5672/", "amqp://guest:****@127.0.0.1:5672/")]
+    [InlineData("amqp://rabbit.example/", "amqp://rabbit.example/")]
+    public void Uri_PasswordMasked(string uri, string expected) => Assert.Equal(expected, SecretMask.Uri(uri));
+
+    [Fact]
+    public void Uri_Unreadable_HiddenWhole() => Assert.DoesNotContain("hunter2", SecretMask.Uri("not a uri hunter2"));
+
+    [Theory]
+    [InlineData("", SecretMask.NotSet)]
+    [InlineData("short-key", SecretMask.Masked)]
+    [InlineData("ak_live_0123456789abcdef", "ak_l… (24 characters)")]
+    public void ApiKey_OnlyItsStartOfALongKey(string key, string expected) => Assert.Equal(expected, SecretMask.ApiKey(key));
+
+    [Fact]
+    public void Secret_NeverShown()
+    {
+        Assert.Equal(SecretMask.Masked, SecretMask.Secret("s3cr3t"));
+        Assert.Equal(SecretMask.NotSet, SecretMask.Secret(""));
+    }
+
+    [Theory]
+    [InlineData("ApiSecret")]
+    [InlineData("Password")]
+    [InlineData("AdminPassword")]
+    public void ConfigurationCheck_Show_MasksSecretLookingNames(string name) =>
+        Assert.Equal(SecretMask.Masked, ConfigurationCheck.Show(name, "hunter2"));
+}

@@ -255,6 +255,8 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         };
         if (!_settings.WorkerLogLevel.Equals("Information", StringComparison.OrdinalIgnoreCase))
             environment["Serilog__MinimumLevel__Default"] = _settings.WorkerLogLevel;
+        foreach (var (key, value) in _settings.WorkerEnvironment)
+            environment[key] = value;
         return ChildProcess.Start(name, "dotnet", [WorkerDll], environment, LogDirectory);
     }
 

@@ -20,6 +20,7 @@ internal sealed record BenchSettings(
     int LatencyMs,
     int MaxBacklog,
     string WorkerLogLevel,
+    Dictionary<string, string> WorkerEnvironment,
     string Postgres,
     string RabbitMq,
     string[] Only)
@@ -66,6 +67,7 @@ internal sealed record BenchSettings(
             LatencyMs: 5,
             MaxBacklog: 10_000,
             WorkerLogLevel: Value(args, "--worker-log-level") ?? "Information",
+            WorkerEnvironment: WorkerEnvironmentFrom(args),
             Postgres: postgres,
             RabbitMq: RabbitMqFromEnvironment(),
             Only: only);
@@ -82,6 +84,17 @@ internal sealed record BenchSettings(
         if (!string.IsNullOrEmpty(tests) && Uri.TryCreate(tests, UriKind.Absolute, out var uri))
             return new UriBuilder(uri) { Path = "/" + VirtualHost }.Uri.ToString();
         return $"amqp://guest:guest@127.0.0.1:5672/{VirtualHost}";
+    }
+
+    /// <summary>Every <c>--worker-env KEY=VALUE</c>: extra environment variables for the worker processes, for A/B runs
+    /// of runtime or worker settings without editing anything (e.g. <c>DOTNET_TieredPGO=0</c>, <c>Serilog__MinimumLevel__Default=Warning</c>).</summary>
+    private static Dictionary<string, string> WorkerEnvironmentFrom(string[] args)
+    {
+        var environment = new Dictionary<string, string>();
+        for (var i = 0; i < args.Length - 1; i++)
+            if (args[i] == "--worker-env" && args[i + 1].Split('=', 2) is [var key, var value])
+                environment[key] = value;
+        return environment;
     }
 
     /// <summary>Requests for one end-to-end run: fewer at concurrency 1, which goes one link at a time.</summary>

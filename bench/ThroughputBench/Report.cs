@@ -66,6 +66,7 @@ internal static class Report
                 workerMaxRequestsPerSecond = 0,
                 workerPrefetch = "2 x concurrency (defaults: 32)",
                 settings.WorkerLogLevel,
+                settings.WorkerEnvironment,
                 settings.MaxBacklog,
                 rabbitMqVirtualHost = new Uri(settings.RabbitMq).AbsolutePath,
             },
@@ -124,6 +125,9 @@ internal static class Report
         var machine = Machine();
         var git = Git(repository);
         var sb = new StringBuilder();
+        var workerEnvironment = settings.WorkerEnvironment.Count == 0
+            ? ""
+            : ", worker environment " + string.Join(" ", settings.WorkerEnvironment.Select(e => $"{e.Key}={e.Value}"));
         sb.AppendLine(CultureInfo.InvariantCulture, $"# Throughput benchmark{(settings.Quick ? " — QUICK RUN (small N, 1 repetition, noisy: checks the harness, not the worker)" : "")}");
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture,
@@ -131,7 +135,7 @@ internal static class Report
             $"{machine.cores} cores ({machine.cpuModel}), {machine.memoryGb:0} GiB; load average at the end {machine.loadAverage}.");
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture,
-            $"Simulator latency {settings.LatencyMs} ms, no rate limit; worker `Upflow:MaxRequestsPerSecond=0`, log level {settings.WorkerLogLevel}; " +
+            $"Simulator latency {settings.LatencyMs} ms, no rate limit; worker `Upflow:MaxRequestsPerSecond=0`, log level {settings.WorkerLogLevel}{workerEnvironment}; " +
             $"N = {settings.Requests} per end-to-end run ({settings.RequestsAtConcurrency1} at c=1) after {settings.WarmUpRequests} warm-up requests; " +
             $"median of {settings.Repetitions} run(s). c=C: `Consumer:ConcurrentMessageLimit` = `Upflow:MaxConcurrentRequests` = C, " +
             $"`Consumer:PrefetchCount` = 2C; defaults: 16 / 5 / 32.");

@@ -1,0 +1,8 @@
+namespace ThroughputBench;
+
+internal enum OutcomeKind
+{
+    Generated,
+    Failed,
+    Faulted,
+}

@@ -45,7 +45,7 @@ public static class PortalLinkOperationsExtensions
     public static IHostApplicationBuilder AddPortalLinkTelemetry(this IHostApplicationBuilder builder)
     {
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        builder.Services.AddOpenTelemetry()
+        var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? ServiceName,
                 serviceInstanceId: Environment.MachineName))
             .WithMetrics(metrics =>
@@ -59,8 +59,11 @@ public static class PortalLinkOperationsExtensions
                     .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
                 if (otlp)
                     metrics.AddOtlpExporter();
-            })
-            .WithTracing(tracing =>
+            });
+        // Spans are made only when something takes them: with no collector, a span per command and call would cost CPU
+        // for every link and go nowhere. (MassTransit still passes the publisher's trace context on in the headers.)
+        if (otlp)
+            telemetry.WithTracing(tracing =>
             {
                 tracing.AddSource(MassTransitSource)
                     // Spans carry url.full with the customer id in the path; the instrumentation drops query strings and
@@ -69,9 +72,8 @@ public static class PortalLinkOperationsExtensions
                     .AddAspNetCoreInstrumentation(web =>
                         // Health probes and scrapes every few seconds would drown the traces that matter.
                         web.Filter = context => !IsOperationsPath(context.Request.Path))
-                    .AddNpgsql();
-                if (otlp)
-                    tracing.AddOtlpExporter();
+                    .AddNpgsql()
+                    .AddOtlpExporter();
             });
         return builder;
     }

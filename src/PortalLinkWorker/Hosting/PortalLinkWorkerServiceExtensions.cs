@@ -63,7 +63,8 @@ public static class PortalLinkWorkerServiceExtensions
 
     public static IServiceCollection AddPortalLinkDatabase(this IServiceCollection services)
     {
-        services.AddDbContext<PortalLinkDbContext>((sp, db) =>
+        // Pooled: a context per message otherwise costs a fresh set of EF Core services each time.
+        services.AddDbContextPool<PortalLinkDbContext>((sp, db) =>
             db.UseNpgsql(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres));
         services.AddScoped<PortalLinkStore>();
         return services;

@@ -75,7 +75,12 @@ public sealed partial class GeneratePortalLinkConsumer(
         await store.RecordPendingAsync(NewRow(request, problem is null, Now()), ct);
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var link = await store.LockAsync(request.RequestId, ct);
+        // Never two calls for the same customer at once, in any replica (Upflow asks clients not to work on two entities
+        // of one customer at a time): the customer lock is taken with the row's and ends with the transaction, or with
+        // the session on a crash.
+        var link = problem is null
+            ? await store.LockWithCustomerAsync(request.RequestId, customerId, ct)
+            : await store.LockAsync(request.RequestId, ct);
         if (problem is null && link.CustomerId != customerId)
         {
             // The publisher reused a RequestId for another customer: answering with the stored outcome would hand one
@@ -105,9 +110,6 @@ public sealed partial class GeneratePortalLinkConsumer(
         }
         else
         {
-            // Never two calls for the same customer at once, in any replica (Upflow asks clients not to work on two
-            // entities of one customer at a time); the lock ends with the transaction, or with the session on a crash.
-            await store.LockCustomerAsync(customerId, ct);
             var (result, paused) = await CallUpflowAsync(request, customerId, cancellation);
             if (paused is not null)
             {

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using PortalLinkWorker.Campaigns;
 using PortalLinkWorker.Links;
 using PortalLinkWorker.Persistence;
 using PortalLinkWorker.Upflow;
@@ -25,6 +26,8 @@ public static class PortalLinkWorkerServiceExtensions
         // Registered before the bus: hosted services start in order, so the schema is current before consuming.
         builder.Services.AddHostedService<DatabaseMigrator>();
         builder.Services.AddPortalLinkBus();
+        // After the bus: its first sweep publishes through it.
+        builder.Services.AddHostedService<CampaignCompletionSweeper>();
         return builder;
     }
 
@@ -44,6 +47,7 @@ public static class PortalLinkWorkerServiceExtensions
         services.AddOptions<UpflowOptions>().BindConfiguration(UpflowOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ConsumerOptions>().BindConfiguration(ConsumerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
+        services.AddOptions<CampaignOptions>().BindConfiguration(CampaignOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         return services;
     }
 
@@ -52,6 +56,9 @@ public static class PortalLinkWorkerServiceExtensions
         services.AddDbContext<PortalLinkDbContext>((sp, db) =>
             db.UseNpgsql(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres));
         services.AddScoped<PortalLinkStore>();
+        services.AddScoped<CampaignStore>();
+        services.AddScoped<CampaignCompletion>();
+        services.AddScoped<CampaignStarter>();
         return services;
     }
 
@@ -60,7 +67,10 @@ public static class PortalLinkWorkerServiceExtensions
         services.AddSingleton<ConsumptionSwitch>();
         services.AddMassTransit(bus =>
         {
+            bus.AddScoped<PortalLinkRequestHandler>();
             bus.AddConsumer<GeneratePortalLinkConsumer, GeneratePortalLinkConsumerDefinition>();
+            bus.AddConsumer<GeneratePortalLinkBulkConsumer, GeneratePortalLinkBulkConsumerDefinition>();
+            bus.AddConsumer<StartPortalLinkCampaignConsumer, StartPortalLinkCampaignConsumerDefinition>();
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 RabbitMqAddress.TryParse(context.GetRequiredService<IOptions<ConnectionOptions>>().Value.RabbitMq)!.ApplyTo(rabbit);

@@ -4,7 +4,8 @@ using PortalLinkWorker.Upflow;
 namespace PortalLinkWorker.Links;
 
 /// <summary>
-/// Stops the <c>generate-portal-link</c> endpoint while Upflow calls are paused, so that messages wait in the queue
+/// Stops the <c>generate-portal-link</c> and <c>generate-portal-link-bulk</c> endpoints while Upflow calls are paused
+/// (a pause is the account's, so it applies to both lanes), so that messages wait in the queue
 /// rather than in memory, and starts it again when the pause ends: at a known time (a 429's reset) or when
 /// <see cref="UpflowProbe"/> finds Upflow answering again.
 /// </summary>
@@ -14,7 +15,7 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
     private readonly TimeProvider _time;
     private readonly ILogger<ConsumptionSwitch> _logger;
     private readonly Lock _gate = new();
-    private IReceiveEndpoint? _endpoint;
+    private readonly List<IReceiveEndpoint> _endpoints = [];
     private bool _stopped;
     private ITimer? _restart;
 
@@ -44,7 +45,7 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
     /// <summary>Stops consuming; resumes at <paramref name="until"/> when given, else when Upflow is available again.</summary>
     public void Pause(DateTimeOffset? until)
     {
-        IReceiveEndpoint? endpoint;
+        IReceiveEndpoint[] endpoints;
         lock (_gate)
         {
             if (until is { } at)
@@ -52,55 +53,62 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
                 _restart?.Dispose();
                 _restart = _time.CreateTimer(_ => Resume(), null, Max(at - _time.GetUtcNow(), TimeSpan.Zero), Timeout.InfiniteTimeSpan);
             }
-            if (_stopped || _endpoint is null)
+            if (_stopped || _endpoints.Count == 0)
                 return;
             _stopped = true;
-            endpoint = _endpoint;
+            endpoints = [.. _endpoints];
         }
         if (until is { } resumeAt)
             LogPausedUntil(_logger, resumeAt);
         else
             LogPaused(_logger);
         // Not awaited: the caller is a consumer of this very endpoint, and Stop waits for its consumers to finish.
-        _ = Task.Run(async () =>
+        foreach (var endpoint in endpoints)
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await endpoint.Stop();
+                }
+                catch (Exception e)
+                {
+                    LogSwitchFailed(_logger, e);
+                }
+            });
+    }
+
+    private void Resume()
+    {
+        IReceiveEndpoint[] endpoints;
+        lock (_gate)
+        {
+            if (!_stopped || _endpoints.Count == 0 || _availability.Pause != UpflowPause.None)
+                return;
+            _stopped = false;
+            endpoints = [.. _endpoints];
+        }
+        LogResumed(_logger);
+        foreach (var endpoint in endpoints)
         {
             try
             {
-                await endpoint.Stop();
+                endpoint.Start();
             }
             catch (Exception e)
             {
                 LogSwitchFailed(_logger, e);
             }
-        });
-    }
-
-    private void Resume()
-    {
-        IReceiveEndpoint? endpoint;
-        lock (_gate)
-        {
-            if (!_stopped || _endpoint is null || _availability.Pause != UpflowPause.None)
-                return;
-            _stopped = false;
-            endpoint = _endpoint;
-        }
-        LogResumed(_logger);
-        try
-        {
-            endpoint.Start();
-        }
-        catch (Exception e)
-        {
-            LogSwitchFailed(_logger, e);
         }
     }
 
     public Task Ready(ReceiveEndpointReady ready)
     {
-        if (ready.InputAddress.AbsolutePath.EndsWith("/" + GeneratePortalLinkConsumerDefinition.QueueName, StringComparison.Ordinal))
+        var path = ready.InputAddress.AbsolutePath;
+        if (path.EndsWith("/" + GeneratePortalLinkConsumerDefinition.QueueName, StringComparison.Ordinal) ||
+            path.EndsWith("/" + GeneratePortalLinkBulkConsumerDefinition.QueueName, StringComparison.Ordinal))
             lock (_gate)
-                _endpoint = ready.ReceiveEndpoint;
+                if (!_endpoints.Contains(ready.ReceiveEndpoint))
+                    _endpoints.Add(ready.ReceiveEndpoint);
         return Task.CompletedTask;
     }
 
@@ -114,13 +122,13 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumption of generate-portal-link paused until {Until:O}; messages wait in the queue")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumption of generate-portal-link (and -bulk) paused until {Until:O}; messages wait in the queue")]
     private static partial void LogPausedUntil(ILogger logger, DateTimeOffset until);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumption of generate-portal-link paused until Upflow answers a probe; messages wait in the queue")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumption of generate-portal-link (and -bulk) paused until Upflow answers a probe; messages wait in the queue")]
     private static partial void LogPaused(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Consumption of generate-portal-link resumed")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consumption of generate-portal-link (and -bulk) resumed")]
     private static partial void LogResumed(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not switch the generate-portal-link endpoint")]

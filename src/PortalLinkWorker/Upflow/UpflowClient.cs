@@ -28,6 +28,9 @@ public sealed partial class UpflowClient(
     /// customer's trouble.</summary>
     public static readonly HttpRequestOptionsKey<Guid> RequestIdOption = new("PortalLinkWorker.RequestId");
 
+    /// <summary>Carries the request's lane to the pipeline: live requests go before campaign ones.</summary>
+    public static readonly HttpRequestOptionsKey<UpflowLane> LaneOption = new("PortalLinkWorker.Lane");
+
     private static readonly JsonSerializerOptions BodyJson = new()
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -36,7 +39,12 @@ public sealed partial class UpflowClient(
     /// <summary>Asks Upflow for a link. Throws <see cref="UpflowPausedException"/> when Upflow calls are paused (a long
     /// 429 pause, an outage, refused credentials): that is no outcome for the request, which must be tried later.</summary>
     public async Task<UpflowResult> CreatePortalLinkAsync(
-        Guid requestId, string customerId, int expiresIn, string? frameAncestors, CancellationToken cancellationToken)
+        Guid requestId, string customerId, int expiresIn, string? frameAncestors, CancellationToken cancellationToken) =>
+        await CreatePortalLinkAsync(requestId, customerId, expiresIn, frameAncestors, UpflowLane.Live, cancellationToken);
+
+    /// <inheritdoc cref="CreatePortalLinkAsync(Guid, string, int, string?, CancellationToken)"/>
+    public async Task<UpflowResult> CreatePortalLinkAsync(Guid requestId, string customerId, int expiresIn,
+        string? frameAncestors, UpflowLane lane, CancellationToken cancellationToken)
     {
         var calledAt = time.GetUtcNow();
         var body = JsonSerializer.SerializeToUtf8Bytes(
@@ -47,6 +55,7 @@ public sealed partial class UpflowClient(
             Content = new ByteArrayContent(body) { Headers = { ContentType = new("application/json") } },
         };
         request.Options.Set(RequestIdOption, requestId);
+        request.Options.Set(LaneOption, lane);
 
         HttpResponseMessage response;
         try

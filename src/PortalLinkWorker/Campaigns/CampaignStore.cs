@@ -185,9 +185,12 @@ public sealed class CampaignStore(PortalLinkDbContext db)
             SELECT c.name, c.total, c.pending_count, c.generated_count, c.failed_count,
                    (SELECT count(*) FROM portal_link_campaign_items i WHERE i.campaign_id = c.campaign_id AND NOT i.enqueued)::int,
                    c.run, c.created_at, c.enqueued_at, c.completed_at, c.completion_published_at,
-                   (SELECT count(*) FROM portal_links l WHERE l.campaign_id = c.campaign_id AND l.status <> '{PortalLinkStatus.Pending}'
-                      AND l.updated_at > clock_timestamp() - interval '1 minute')::int
-            FROM portal_link_campaigns c WHERE c.campaign_id = @campaign
+                   r.finished, extract(epoch FROM clock_timestamp() - r.since)::float8
+            FROM portal_link_campaigns c,
+                 LATERAL (SELECT count(*)::int AS finished, min(l.updated_at) AS since FROM portal_links l
+                          WHERE l.campaign_id = c.campaign_id AND l.status <> '{PortalLinkStatus.Pending}'
+                            AND l.updated_at > clock_timestamp() - interval '1 minute') r
+            WHERE c.campaign_id = @campaign
             """, cancellationToken);
         command.Parameters.AddWithValue("campaign", campaignId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -196,7 +199,7 @@ public sealed class CampaignStore(PortalLinkDbContext db)
         DateTimeOffset? At(int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
         return new CampaignProgress(campaignId, reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3),
             reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetFieldValue<DateTimeOffset>(7), At(8), At(9), At(10),
-            reader.GetInt32(11));
+            reader.GetInt32(11), reader.IsDBNull(12) ? 0 : reader.GetDouble(12));
     }
 
     /// <summary>Campaigns whose run completed at least <paramref name="olderThan"/> ago without its event published.</summary>

@@ -7,7 +7,8 @@ public static class WorkerCommands
 {
     public const string Usage = """
         Usage:
-          PortalLinkWorker                      run the worker (consume generate-portal-link until stopped)
+          PortalLinkWorker                      run the worker (consume generate-portal-link, generate-portal-link-bulk
+                                                and start-portal-link-campaign until stopped)
           PortalLinkWorker migrate              apply the database migrations and exit
           PortalLinkWorker request <customerId> [--expires-in <seconds>] [--frame-ancestors "<host> <host>"]
                                    [--request-id <uuid>] [--campaign-id <uuid>] [--wait] [--timeout <seconds>]
@@ -16,6 +17,17 @@ public static class WorkerCommands
           PortalLinkWorker redeliver-errors [--max <n>]
                                                 move messages from generate-portal-link_error back to
                                                 generate-portal-link for another try (after fixing the cause)
+          PortalLinkWorker campaign start --file <customers.csv> [--name <name>] [--expires-in <seconds>]
+                                   [--frame-ancestors "<host> <host>"] [--campaign-id <uuid>] [--wait]
+                                                check every row of the CSV (header row with customer_id; optional
+                                                expires_in, frame_ancestors), then record and enqueue the campaign on
+                                                generate-portal-link-bulk; re-run with the same --campaign-id after an
+                                                interruption; --wait shows progress until it completes
+          PortalLinkWorker campaign status <campaignId> [--wait]
+                                                counts by state, rate and time left; --wait follows it to the end
+                                                (exit 0 all generated, 1 some failed)
+          PortalLinkWorker campaign retry-failed <campaignId> [--wait]
+                                                enqueue the failed items again with new RequestIds
           PortalLinkWorker help                 this text
 
         Settings come from appsettings.json beside the DLL, then environment variables (Upflow__ApiKey, ...),
@@ -39,6 +51,8 @@ public static class WorkerCommands
                 return await MigrateCommand.RunAsync(rest);
             case "request":
                 return await RequestCommand.RunAsync(rest);
+            case "campaign":
+                return await CampaignCommand.RunAsync(rest);
             case "redeliver-errors":
                 return await RedeliverErrorsCommand.RunAsync(rest);
             case "help" or "--help" or "-h" or "-?":

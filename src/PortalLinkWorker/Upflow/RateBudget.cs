@@ -10,8 +10,8 @@ namespace PortalLinkWorker.Upflow;
 /// after <see cref="LeaseLifetime"/> instead of piling up in one replica. Callers are served one at a time, live
 /// requests before campaign (bulk) ones and in arrival order within a lane, so a pause or an empty bucket releases them
 /// paced at the rate, not all at once, and a live request never queues behind a campaign. Across replicas, a live
-/// caller that finds the shared bucket empty asks for one token and comes back as soon as one is there, while a bulk
-/// caller waits for a whole slice: the live caller is first at the refill.
+/// caller that found the shared bucket empty twice (another replica took the refill) asks for one token and comes back
+/// as soon as one is there, while a bulk caller waits for a whole slice: the live caller is first at the next refill.
 /// </summary>
 public sealed partial class RateBudget
 {
@@ -79,6 +79,7 @@ public sealed partial class RateBudget
             throw new UpflowPausedException("the rate budget is spent", _pausedUntil > _time.GetUtcNow() ? _pausedUntil : null);
         try
         {
+            var emptyAnswers = 0;
             while (true)
             {
                 var now = _time.GetUtcNow();
@@ -94,9 +95,12 @@ public sealed partial class RateBudget
                     _tokens--;
                     return;
                 }
-                var next = await LeaseAsync(lane, cancellationToken);
+                var next = await LeaseAsync(lane == UpflowLane.Live && emptyAnswers > 0, cancellationToken);
                 if (next is { } wait)
+                {
+                    emptyAnswers++;
                     await WaitUntilAsync(_time.GetUtcNow() + wait, deadline, "the rate budget is spent", cancellationToken);
+                }
             }
         }
         finally
@@ -128,7 +132,7 @@ public sealed partial class RateBudget
     }
 
     /// <summary>Takes a slice of tokens from the shared state; returns how long to wait when none was granted.</summary>
-    private async Task<TimeSpan?> LeaseAsync(UpflowLane lane, CancellationToken cancellationToken)
+    private async Task<TimeSpan?> LeaseAsync(bool urgent, CancellationToken cancellationToken)
     {
         var ((granted, nextAt, rate, pausedUntil), now) = await _store.UpdateAsync((state, at) =>
         {
@@ -136,9 +140,10 @@ public sealed partial class RateBudget
             // Half a bucketful: a replica that comes back a little late for its slice finds the tokens still there
             // instead of lost to the full bucket.
             var slice = (int)Math.Max(1, Math.Floor(current.CurrentRate(at, _rules) * _rules.BurstWindow.TotalSeconds / 2));
-            // A live caller takes what is there and, when nothing is, comes back for the very next token: ahead of any
-            // replica waiting for a whole slice for its campaign.
-            if (lane == UpflowLane.Live && current.Lease(at, slice, _rules).Granted == 0)
+            // A live caller that already came back once for nothing (another replica took the refill) returns for the very
+            // next token, ahead of any replica waiting for a whole slice for its campaign. Only then: a live-only load
+            // keeps leasing whole slices, one round trip per slice.
+            if (urgent && current.Lease(at, slice, _rules).Granted == 0)
                 slice = 1;
             var (next, tokens, nextTokenAt) = current.Lease(at, slice, _rules);
             return (next, (tokens, nextTokenAt, next.CurrentRate(at, _rules), next.PausedUntil));

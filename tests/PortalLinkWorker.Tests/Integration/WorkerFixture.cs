@@ -27,6 +27,7 @@ public sealed class WorkerFixture : IAsyncLifetime
     private string _observerQueue = "";
     private readonly ConcurrentDictionary<Guid, ConcurrentQueue<object>> _outcomes = new();
     private readonly ConcurrentQueue<Fault<GeneratePortalLink>> _faults = new();
+    private readonly ConcurrentQueue<(PortalLinkCampaignCompleted Event, Guid? MessageId)> _completions = new();
     private readonly SemaphoreSlim _arrived = new(0);
 
     public string Database { get; private set; } = "";
@@ -34,6 +35,18 @@ public sealed class WorkerFixture : IAsyncLifetime
     public HttpClient Simulator { get; private set; } = null!;
     public IBus Bus => _observer!;
     public IReadOnlyCollection<Fault<GeneratePortalLink>> Faults => _faults;
+
+    /// <summary>Every <see cref="PortalLinkCampaignCompleted"/> seen for a campaign, with its message id, in arrival order.</summary>
+    public IReadOnlyList<(PortalLinkCampaignCompleted Event, Guid? MessageId)> CompletionsOf(Guid campaignId) =>
+        _completions.Where(c => c.Event.CampaignId == campaignId).ToList();
+
+    /// <summary>Waits until <paramref name="count"/> completions of the campaign have arrived.</summary>
+    public async Task<IReadOnlyList<(PortalLinkCampaignCompleted Event, Guid? MessageId)>> WaitForCompletionsAsync(Guid campaignId,
+        int count = 1, TimeSpan? patience = null)
+    {
+        await Eventually.TrueAsync(() => CompletionsOf(campaignId).Count >= count, patience ?? OutcomeWait);
+        return CompletionsOf(campaignId);
+    }
 
     public async Task InitializeAsync()
     {
@@ -60,6 +73,11 @@ public sealed class WorkerFixture : IAsyncLifetime
                 endpoint.AutoDelete = false;
                 endpoint.Handler<PortalLinkGenerated>(c => Record(c.Message.RequestId, c.Message));
                 endpoint.Handler<PortalLinkFailed>(c => Record(c.Message.RequestId, c.Message));
+                endpoint.Handler<PortalLinkCampaignCompleted>(c =>
+                {
+                    _completions.Enqueue((c.Message, c.MessageId));
+                    return Task.CompletedTask;
+                });
                 endpoint.Handler<Fault<GeneratePortalLink>>(c =>
                 {
                     _faults.Enqueue(c.Message);
@@ -89,12 +107,16 @@ public sealed class WorkerFixture : IAsyncLifetime
         ["Upflow:MaxInMemoryWait"] = "00:00:02",
         ["Upflow:OutageProbeInterval"] = "00:00:00.500",
         ["Upflow:CredentialsProbeInterval"] = "00:00:00.500",
+        ["Campaigns:CompletionSweepInterval"] = "00:00:01",
+        ["Campaigns:CompletionSweepGrace"] = "00:00:00.500",
     };
 
-    private IHost BuildWorker()
+    private IHost BuildWorker(IReadOnlyDictionary<string, string>? overrides = null)
     {
         var builder = PortalLinkWorkerHost.CreateBuilder([]);
         builder.Configuration.AddInMemoryCollection(WorkerSettings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)));
+        if (overrides is not null)
+            builder.Configuration.AddInMemoryCollection(overrides.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)));
         builder.AddPortalLinkWorker();
         return builder.Build();
     }
@@ -107,9 +129,10 @@ public sealed class WorkerFixture : IAsyncLifetime
         _worker = null;
     }
 
-    public async Task StartWorkerAsync()
+    /// <summary>Starts the in-process worker again, with <paramref name="overrides"/> on top of <see cref="WorkerSettings"/>.</summary>
+    public async Task StartWorkerAsync(IReadOnlyDictionary<string, string>? overrides = null)
     {
-        _worker ??= BuildWorker();
+        _worker ??= BuildWorker(overrides);
         await _worker.StartAsync();
     }
 
@@ -160,6 +183,21 @@ public sealed class WorkerFixture : IAsyncLifetime
 
     /// <summary>The tests' own connections are not pooled: a pooled one would not survive the PostgreSQL restart test.</summary>
     private string TestConnection => Database + ";Pooling=false";
+
+    /// <summary>The first column of the first row of a query, or null.</summary>
+    public async Task<object?> ScalarAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(TestConnection);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+            command.Parameters.AddWithValue(name, value);
+        var result = await command.ExecuteScalarAsync();
+        return result is DBNull ? null : result;
+    }
+
+    /// <summary>Settings for a command run in this process (<c>campaign …</c>): the worker's own, as arguments.</summary>
+    public string[] CommandSettings => WorkerSettings.Select(s => $"--{s.Key}={s.Value}").ToArray();
 
     public async Task<Dictionary<string, object?>?> RowAsync(Guid requestId)
     {

@@ -19,6 +19,10 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
     private bool _stopped;
     private ITimer? _restart;
 
+    /// <summary>Stops and starts run one after the other: a start issued while a stop is still waiting for the
+    /// consumers in flight would fail ("already started") and the stop would then leave the endpoint stopped for good.</summary>
+    private Task _switching = Task.CompletedTask;
+
     public ConsumptionSwitch(UpflowAvailability availability, TimeProvider time, ILogger<ConsumptionSwitch> logger)
     {
         _availability = availability;
@@ -53,7 +57,9 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
                 _restart?.Dispose();
                 _restart = _time.CreateTimer(_ => Resume(), null, Max(at - _time.GetUtcNow(), TimeSpan.Zero), Timeout.InfiniteTimeSpan);
             }
-            if (_stopped || _endpoints.Count == 0)
+            // A hand-back that waits for a probe, arriving after the probe already found Upflow back (the call failed
+            // before the recovery, the message came back after it): nothing would ever resume the endpoints.
+            if (_stopped || _endpoints.Count == 0 || (until is null && _availability.Pause == UpflowPause.None))
                 return;
             _stopped = true;
             endpoints = [.. _endpoints];
@@ -63,18 +69,7 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
         else
             LogPaused(_logger);
         // Not awaited: the caller is a consumer of this very endpoint, and Stop waits for its consumers to finish.
-        foreach (var endpoint in endpoints)
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    await endpoint.Stop();
-                }
-                catch (Exception e)
-                {
-                    LogSwitchFailed(_logger, e);
-                }
-            });
+        Switch(endpoints, start: false);
     }
 
     private void Resume()
@@ -88,11 +83,26 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
             endpoints = [.. _endpoints];
         }
         LogResumed(_logger);
+        Switch(endpoints, start: true);
+    }
+
+    private void Switch(IReceiveEndpoint[] endpoints, bool start)
+    {
+        lock (_gate)
+            _switching = _switching.ContinueWith(_ => ApplyAsync(endpoints, start), CancellationToken.None,
+                TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+    }
+
+    private async Task ApplyAsync(IReceiveEndpoint[] endpoints, bool start)
+    {
         foreach (var endpoint in endpoints)
         {
             try
             {
-                endpoint.Start();
+                if (start)
+                    endpoint.Start();
+                else
+                    await endpoint.Stop();
             }
             catch (Exception e)
             {

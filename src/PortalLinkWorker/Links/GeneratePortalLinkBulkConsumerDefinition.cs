@@ -21,6 +21,11 @@ public sealed class GeneratePortalLinkBulkConsumerDefinition : ConsumerDefinitio
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<GeneratePortalLinkBulkConsumer> consumerConfigurator, IRegistrationContext context) =>
+        IConsumerConfigurator<GeneratePortalLinkBulkConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        // Campaign items are sent to this queue directly. Without this, the queue would also be bound to the
+        // GeneratePortalLink exchange and every published live request would be handled a second time, on the bulk lane.
+        endpointConfigurator.ConfigureConsumeTopology = false;
         GeneratePortalLinkEndpoint.Configure(endpointConfigurator, context, _options.BulkPrefetchCount);
+    }
 }

@@ -143,11 +143,14 @@ try
         Log($"  start command exited {startExit} after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s, peak RSS {start.PeakMiB:0} MiB");
         var deadline = TimeSpan.FromSeconds(customers / limit * 3 + 120);
         (PortalLinkCampaignCompleted Event, long At) done = default;
+        var lastReport = 0;
         while (!completions.Any(c => c.Event.CampaignId == campaignId) && Stopwatch.GetElapsedTime(started) < deadline)
         {
             await Task.Delay(250);
-            if ((int)Stopwatch.GetElapsedTime(started).TotalSeconds % 30 == 0)
-                Log($"  {Stopwatch.GetElapsedTime(started).TotalSeconds:0} s, worker RSS peak {worker.PeakMiB:0} MiB");
+            var seconds = (int)Stopwatch.GetElapsedTime(started).TotalSeconds;
+            if (seconds / 30 > lastReport / 30)
+                Log($"  {seconds} s, worker RSS peak {worker.PeakMiB:0} MiB");
+            lastReport = seconds;
         }
         await stopLive.CancelAsync();
         await live;
@@ -167,7 +170,6 @@ try
             ["elapsedSeconds"] = elapsed,
             ["idealSeconds"] = ideal,
             ["ratio"] = elapsed / ideal,
-            ["startCommandSeconds"] = null,
             ["startCommandPeakMiB"] = start.PeakMiB,
             ["workerPeakMiB"] = worker.PeakMiB,
             ["calls"] = calls.Count,
@@ -253,10 +255,12 @@ var md = new List<string>
     "",
     "| target | measured | |",
     "|---|---|---|",
-    .. targets.Select(t => $"| {t.Target} | {t.Measured} | {(t.Pass ? "PASS" : "FAIL")} |"),
-    "",
-    "Raw figures: [campaign.json](campaign.json).",
 };
+md.AddRange(targets.Select(t => $"| {t.Target} | {t.Measured} | {(t.Pass ? "PASS" : "FAIL")} |"));
+if (report.GetValueOrDefault("campaign") is Dictionary<string, object?> c)
+    md.AddRange(["", string.Create(CultureInfo.InvariantCulture,
+        $"Also measured: live latency p50 {c["liveLatencyP50"]:0.000} s, max {c["liveLatencyMax"]:0.000} s over {c["liveRequests"]} live requests; worker peak RSS {c["workerPeakMiB"]:0} MiB; the 10,000-row start command's peak RSS {c["startCommandPeakMiB"]:0} MiB; {c["calls"]} Upflow calls, {c["calls429"]} answered 429.")]);
+md.AddRange(["", $"Raw figures: [{name}.json]({name}.json)."]);
 await File.WriteAllLinesAsync(Path.Combine(results, $"{name}.md"), md);
 return targets.All(t => t.Pass) ? 0 : 1;
 

@@ -65,9 +65,10 @@ public static class PortalLinkWorkerServiceExtensions
     public static IServiceCollection AddPortalLinkBus(this IServiceCollection services)
     {
         services.AddSingleton<ConsumptionSwitch>();
+        // The work both lanes' consumers do, one per message scope.
+        services.AddScoped<PortalLinkRequestHandler>();
         services.AddMassTransit(bus =>
         {
-            bus.AddScoped<PortalLinkRequestHandler>();
             bus.AddConsumer<GeneratePortalLinkConsumer, GeneratePortalLinkConsumerDefinition>();
             bus.AddConsumer<GeneratePortalLinkBulkConsumer, GeneratePortalLinkBulkConsumerDefinition>();
             bus.AddConsumer<StartPortalLinkCampaignConsumer, StartPortalLinkCampaignConsumerDefinition>();

@@ -35,6 +35,9 @@ RABBIT_URI="amqp://guest:guest@127.0.0.1:$RABBIT_PORT/"
 # The tests use a virtual host of their own, so a demo worker left running on the default one never takes their messages.
 TEST_VHOST=portallink-test
 RABBIT_TEST_URI="amqp://guest:guest@127.0.0.1:$RABBIT_PORT/$TEST_VHOST"
+# A PORTALLINK_TEST_RABBITMQ already set wins (`env` prints it back): two checkouts running their tests side by side
+# each keep a virtual host of their own.
+RABBIT_TEST_URI="${PORTALLINK_TEST_RABBITMQ:-$RABBIT_TEST_URI}"
 
 # ---------------------------------------------------------------- helpers
 

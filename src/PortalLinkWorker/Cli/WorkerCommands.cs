@@ -7,9 +7,10 @@ public static class WorkerCommands
 {
     public const string Usage = """
         Usage:
-          PortalLinkWorker                      run the worker (consume generate-portal-link until stopped), with
-                                                /health/live, /health/ready, /metrics and the status page at / on
-                                                Urls / ASPNETCORE_URLS (default http://0.0.0.0:8080)
+          PortalLinkWorker                      run the worker (consume generate-portal-link, generate-portal-link-bulk
+                                                and start-portal-link-campaign until stopped), with /health/live,
+                                                /health/ready, /metrics and the status page at / on Urls /
+                                                ASPNETCORE_URLS (default http://0.0.0.0:8080)
           PortalLinkWorker migrate              apply the database migrations and exit
           PortalLinkWorker request <customerId> [--expires-in <seconds>] [--frame-ancestors "<host> <host>"]
                                    [--request-id <uuid>] [--campaign-id <uuid>] [--wait] [--timeout <seconds>]
@@ -25,6 +26,17 @@ public static class WorkerCommands
           PortalLinkWorker healthcheck [--url <url>]
                                                 GET the running worker's /health/ready (default http://127.0.0.1:8080);
                                                 exit 0 when ready, 1 otherwise (for container health checks)
+          PortalLinkWorker campaign start --file <customers.csv> [--name <name>] [--expires-in <seconds>]
+                                   [--frame-ancestors "<host> <host>"] [--campaign-id <uuid>] [--wait]
+                                                check every row of the CSV (header row with customer_id; optional
+                                                expires_in, frame_ancestors), then record and enqueue the campaign on
+                                                generate-portal-link-bulk; re-run with the same --campaign-id after an
+                                                interruption; --wait shows progress until it completes
+          PortalLinkWorker campaign status <campaignId> [--wait]
+                                                counts by state, rate and time left; --wait follows it to the end
+                                                (exit 0 all generated, 1 some failed)
+          PortalLinkWorker campaign retry-failed <campaignId> [--wait]
+                                                enqueue the failed items again with new RequestIds
           PortalLinkWorker help                 this text
 
         Settings come from appsettings.json beside the DLL, then environment variables (Upflow__ApiKey, ...),
@@ -51,6 +63,8 @@ public static class WorkerCommands
                 return await MigrateCommand.RunAsync(rest);
             case "request":
                 return await RequestCommand.RunAsync(rest);
+            case "campaign":
+                return await CampaignCommand.RunAsync(rest);
             case "redeliver-errors":
                 return await RedeliverErrorsCommand.RunAsync(rest);
             case "help" or "--help" or "-h" or "-?":

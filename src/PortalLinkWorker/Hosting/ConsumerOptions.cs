@@ -16,6 +16,16 @@ public sealed class ConsumerOptions
     [Range(1, 10_000)]
     public int PrefetchCount { get; set; } = 32;
 
+    /// <summary>Campaign items (queue <c>generate-portal-link-bulk</c>) handled at once by one worker process. Default 8:
+    /// enough to keep the Upflow slots campaigns may use busy, few enough that campaign work waits in RabbitMQ rather
+    /// than in memory in front of live requests.</summary>
+    [Range(1, 1_000)]
+    public int BulkConcurrentMessageLimit { get; set; } = 8;
+
+    /// <summary>Campaign items RabbitMQ hands out ahead of acknowledgement. Default 8.</summary>
+    [Range(1, 10_000)]
+    public int BulkPrefetchCount { get; set; } = 8;
+
     /// <summary>On shutdown (SIGTERM), how long messages in flight may take to finish before they are cancelled and go
     /// back to the queue unacknowledged. Default 20 s; keep it below the orchestrator's grace period (Kubernetes: 30 s).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using PortalLinkWorker.Campaigns;
 using PortalLinkWorker.Links;
 using PortalLinkWorker.Persistence;
 using PortalLinkWorker.Upflow;
@@ -30,6 +31,8 @@ public static class PortalLinkWorkerServiceExtensions
         // Registered before the bus: hosted services start in order, so the schema is current before consuming.
         builder.Services.AddHostedService<DatabaseMigrator>();
         builder.Services.AddPortalLinkBus();
+        // After the bus: its first sweep publishes through it.
+        builder.Services.AddHostedService<CampaignCompletionSweeper>();
         return builder;
     }
 
@@ -58,6 +61,7 @@ public static class PortalLinkWorkerServiceExtensions
         services.AddOptions<ConsumerOptions>().BindConfiguration(ConsumerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LoggingOptions>().BindConfiguration(LoggingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<CampaignOptions>().BindConfiguration(CampaignOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         return services;
     }
 
@@ -67,12 +71,17 @@ public static class PortalLinkWorkerServiceExtensions
         services.AddDbContextPool<PortalLinkDbContext>((sp, db) =>
             db.UseNpgsql(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres));
         services.AddScoped<PortalLinkStore>();
+        services.AddScoped<CampaignStore>();
+        services.AddScoped<CampaignCompletion>();
+        services.AddScoped<CampaignStarter>();
         return services;
     }
 
     public static IServiceCollection AddPortalLinkBus(this IServiceCollection services)
     {
         services.AddSingleton<ConsumptionSwitch>();
+        // The work both lanes' consumers do, one per message scope.
+        services.AddScoped<PortalLinkRequestHandler>();
         services.AddMassTransit(bus =>
         {
             // MassTransit 8.5 otherwise posts a usage report to its vendor's server five minutes after start (and logs
@@ -80,6 +89,8 @@ public static class PortalLinkWorkerServiceExtensions
             bus.DisableUsageTelemetry();
             bus.AddConsumer<GeneratePortalLinkConsumer, GeneratePortalLinkConsumerDefinition>();
             bus.ConfigureHealthCheckOptions(health => health.Tags.Add(PortalLinkOperationsExtensions.MassTransitTag));
+            bus.AddConsumer<GeneratePortalLinkBulkConsumer, GeneratePortalLinkBulkConsumerDefinition>();
+            bus.AddConsumer<StartPortalLinkCampaignConsumer, StartPortalLinkCampaignConsumerDefinition>();
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 RabbitMqAddress.TryParse(context.GetRequiredService<IOptions<ConnectionOptions>>().Value.RabbitMq)!.ApplyTo(rabbit);

@@ -4,7 +4,8 @@ using PortalLinkWorker.Upflow;
 namespace PortalLinkWorker.Links;
 
 /// <summary>
-/// Stops the <c>generate-portal-link</c> endpoint while Upflow calls are paused, so that messages wait in the queue
+/// Stops the <c>generate-portal-link</c> and <c>generate-portal-link-bulk</c> endpoints while Upflow calls are paused
+/// (a pause is the account's, so it applies to both lanes), so that messages wait in the queue
 /// rather than in memory, and starts it again when the pause ends: at a known time (a 429's reset) or when
 /// <see cref="UpflowProbe"/> finds Upflow answering again.
 /// </summary>
@@ -13,15 +14,18 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
     private readonly UpflowAvailability _availability;
     private readonly TimeProvider _time;
     private readonly ILogger<ConsumptionSwitch> _logger;
+    private readonly Lock _gate = new();
     /// <summary>A pause with no known end while Upflow itself is not paused (the rate budget was too contended to wait
-    /// for) has no probe to end it: consumption resumes after this instead.</summary>
+    /// for, or a probe already found Upflow back) has no probe to end it: consumption resumes after this instead.</summary>
     private static readonly TimeSpan UnexplainedPause = TimeSpan.FromSeconds(1);
 
-    private readonly Lock _gate = new();
-    private Task _switching = Task.CompletedTask;
-    private IReceiveEndpoint? _endpoint;
+    private readonly List<IReceiveEndpoint> _endpoints = [];
     private bool _stopped;
     private ITimer? _restart;
+
+    /// <summary>Stops and starts run one after the other: a start issued while a stop is still waiting for the
+    /// consumers in flight would fail ("already started") and the stop would then leave the endpoint stopped for good.</summary>
+    private Task _switching = Task.CompletedTask;
 
     public ConsumptionSwitch(UpflowAvailability availability, TimeProvider time, ILogger<ConsumptionSwitch> logger)
     {
@@ -49,7 +53,7 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
     /// <summary>Stops consuming; resumes at <paramref name="until"/> when given, else when Upflow is available again.</summary>
     public void Pause(DateTimeOffset? until)
     {
-        IReceiveEndpoint? endpoint;
+        IReceiveEndpoint[] endpoints;
         if (until is null && _availability.Pause == UpflowPause.None)
             until = _time.GetUtcNow() + UnexplainedPause;
         lock (_gate)
@@ -59,60 +63,66 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
                 _restart?.Dispose();
                 _restart = _time.CreateTimer(_ => Resume(), null, Max(at - _time.GetUtcNow(), TimeSpan.Zero), Timeout.InfiniteTimeSpan);
             }
-            if (_stopped || _endpoint is null)
+            if (_stopped || _endpoints.Count == 0)
                 return;
             _stopped = true;
-            endpoint = _endpoint;
+            endpoints = [.. _endpoints];
         }
         if (until is { } resumeAt)
             LogPausedUntil(_logger, resumeAt);
         else
             LogPaused(_logger);
         // Not awaited: the caller is a consumer of this very endpoint, and Stop waits for its consumers to finish.
-        Switch(() => endpoint.Stop());
-    }
-
-    /// <summary>Runs stops and starts one after the other, in the order asked: a start must not overtake the stop before
-    /// it (MassTransit refuses to start an endpoint still running, and the late stop would then leave it stopped).</summary>
-    private void Switch(Func<Task> change)
-    {
-        lock (_gate)
-            _switching = _switching.ContinueWith(async _ =>
-            {
-                try
-                {
-                    await change();
-                }
-                catch (Exception e)
-                {
-                    LogSwitchFailed(_logger, e);
-                }
-            }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+        Switch(endpoints, start: false);
     }
 
     private void Resume()
     {
-        IReceiveEndpoint? endpoint;
+        IReceiveEndpoint[] endpoints;
         lock (_gate)
         {
-            if (!_stopped || _endpoint is null || _availability.Pause != UpflowPause.None)
+            if (!_stopped || _endpoints.Count == 0 || _availability.Pause != UpflowPause.None)
                 return;
             _stopped = false;
-            endpoint = _endpoint;
+            endpoints = [.. _endpoints];
         }
         LogResumed(_logger);
-        Switch(() =>
+        Switch(endpoints, start: true);
+    }
+
+    private void Switch(IReceiveEndpoint[] endpoints, bool start)
+    {
+        lock (_gate)
+            _switching = _switching.ContinueWith(_ => ApplyAsync(endpoints, start), CancellationToken.None,
+                TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+    }
+
+    private async Task ApplyAsync(IReceiveEndpoint[] endpoints, bool start)
+    {
+        foreach (var endpoint in endpoints)
         {
-            endpoint.Start();
-            return Task.CompletedTask;
-        });
+            try
+            {
+                if (start)
+                    endpoint.Start();
+                else
+                    await endpoint.Stop();
+            }
+            catch (Exception e)
+            {
+                LogSwitchFailed(_logger, e);
+            }
+        }
     }
 
     public Task Ready(ReceiveEndpointReady ready)
     {
-        if (ready.InputAddress.AbsolutePath.EndsWith("/" + GeneratePortalLinkConsumerDefinition.QueueName, StringComparison.Ordinal))
+        var path = ready.InputAddress.AbsolutePath;
+        if (path.EndsWith("/" + GeneratePortalLinkConsumerDefinition.QueueName, StringComparison.Ordinal) ||
+            path.EndsWith("/" + GeneratePortalLinkBulkConsumerDefinition.QueueName, StringComparison.Ordinal))
             lock (_gate)
-                _endpoint = ready.ReceiveEndpoint;
+                if (!_endpoints.Contains(ready.ReceiveEndpoint))
+                    _endpoints.Add(ready.ReceiveEndpoint);
         return Task.CompletedTask;
     }
 
@@ -126,13 +136,13 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumption of generate-portal-link paused until {Until:O}; messages wait in the queue")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumption of generate-portal-link (and -bulk) paused until {Until:O}; messages wait in the queue")]
     private static partial void LogPausedUntil(ILogger logger, DateTimeOffset until);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumption of generate-portal-link paused until Upflow answers a probe; messages wait in the queue")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumption of generate-portal-link (and -bulk) paused until Upflow answers a probe; messages wait in the queue")]
     private static partial void LogPaused(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Consumption of generate-portal-link resumed")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consumption of generate-portal-link (and -bulk) resumed")]
     private static partial void LogResumed(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not switch the generate-portal-link endpoint")]

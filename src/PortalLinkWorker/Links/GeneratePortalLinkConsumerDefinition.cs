@@ -20,27 +20,6 @@ public sealed class GeneratePortalLinkConsumerDefinition : ConsumerDefinition<Ge
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<GeneratePortalLinkConsumer> consumerConfigurator, IRegistrationContext context)
-    {
-        // Lets the switch stop this endpoint while Upflow calls are paused and start it again after.
-        endpointConfigurator.ConnectReceiveEndpointObserver(context.GetRequiredService<ConsumptionSwitch>());
-        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
-            rabbit.PrefetchCount = _options.PrefetchCount;
-
-        // Upflow's failures are handled inside the call (Polly); what reaches this retry is our own side failing:
-        // a database blip, a deadlock, a bug. Short waits only: a long in-memory retry holds the consumer slot and can
-        // keep the endpoint from reconnecting after a broker restart (MassTransit issue 5692). After the last try the
-        // message goes to generate-portal-link_error with its exception.
-        endpointConfigurator.UseMessageRetry(r =>
-        {
-            r.Intervals(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5));
-            // A body that cannot be read will not read better the second time.
-            r.Ignore<System.Text.Json.JsonException>();
-        });
-        // A message with fields of the wrong type but a readable RequestId is answered with PortalLinkFailed instead of
-        // going silently to the error queue.
-        endpointConfigurator.ConfigureError(error => UnreadableRequestFilter.Configure(error,
-            context.GetRequiredService<TimeProvider>(), context.GetRequiredService<ILogger<UnreadableRequestFilter>>(),
-            context.GetRequiredService<Operations.LinkOutcomes>()));
-    }
+        IConsumerConfigurator<GeneratePortalLinkConsumer> consumerConfigurator, IRegistrationContext context) =>
+        GeneratePortalLinkEndpoint.Configure(endpointConfigurator, context, _options.PrefetchCount);
 }

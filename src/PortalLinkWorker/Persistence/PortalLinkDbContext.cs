@@ -6,6 +6,8 @@ public sealed class PortalLinkDbContext(DbContextOptions<PortalLinkDbContext> op
 {
     public DbSet<PortalLink> PortalLinks => Set<PortalLink>();
     public DbSet<RateBudgetRecord> RateBudgets => Set<RateBudgetRecord>();
+    public DbSet<Campaign> Campaigns => Set<Campaign>();
+    public DbSet<CampaignItem> CampaignItems => Set<CampaignItem>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -41,5 +43,48 @@ public sealed class PortalLinkDbContext(DbContextOptions<PortalLinkDbContext> op
         budget.Property(b => b.Rate).HasColumnName("rate");
         budget.Property(b => b.RateChangedAt).HasColumnName("rate_changed_at");
         budget.Property(b => b.UpdatedAt).HasColumnName("updated_at");
+
+        var campaign = modelBuilder.Entity<Campaign>();
+        campaign.ToTable("portal_link_campaigns", t => t.HasCheckConstraint("ck_portal_link_campaigns_counts",
+            "pending_count >= 0 AND generated_count >= 0 AND failed_count >= 0 AND pending_count + generated_count + failed_count = total"));
+        campaign.HasKey(c => c.CampaignId).HasName("pk_portal_link_campaigns");
+        campaign.Property(c => c.CampaignId).HasColumnName("campaign_id");
+        campaign.Property(c => c.Name).HasColumnName("name").IsRequired();
+        campaign.Property(c => c.ExpiresIn).HasColumnName("expires_in");
+        campaign.Property(c => c.FrameAncestors).HasColumnName("frame_ancestors");
+        campaign.Property(c => c.Total).HasColumnName("total");
+        campaign.Property(c => c.PendingCount).HasColumnName("pending_count");
+        campaign.Property(c => c.GeneratedCount).HasColumnName("generated_count");
+        campaign.Property(c => c.FailedCount).HasColumnName("failed_count");
+        campaign.Property(c => c.Run).HasColumnName("run");
+        campaign.Property(c => c.RecordedAt).HasColumnName("recorded_at");
+        campaign.Property(c => c.EnqueuedAt).HasColumnName("enqueued_at");
+        campaign.Property(c => c.CompletedAt).HasColumnName("completed_at");
+        campaign.Property(c => c.CompletionPublishedAt).HasColumnName("completion_published_at");
+        campaign.Property(c => c.CreatedAt).HasColumnName("created_at");
+        campaign.Property(c => c.UpdatedAt).HasColumnName("updated_at");
+        // The completion sweeper's question: completed, not yet announced.
+        campaign.HasIndex(c => c.CompletedAt).HasDatabaseName("ix_portal_link_campaigns_unpublished")
+            .HasFilter("completed_at IS NOT NULL AND completion_published_at IS NULL");
+
+        var item = modelBuilder.Entity<CampaignItem>();
+        item.ToTable("portal_link_campaign_items", t => t.HasCheckConstraint("ck_portal_link_campaign_items_status",
+            $"status IN ('{PortalLinkStatus.Pending}', '{PortalLinkStatus.Generated}', '{PortalLinkStatus.Failed}')"));
+        item.HasKey(i => new { i.CampaignId, i.ItemNo }).HasName("pk_portal_link_campaign_items");
+        item.Property(i => i.CampaignId).HasColumnName("campaign_id");
+        item.Property(i => i.ItemNo).HasColumnName("item_no");
+        item.Property(i => i.CustomerId).HasColumnName("customer_id").IsRequired();
+        item.Property(i => i.ExpiresIn).HasColumnName("expires_in");
+        item.Property(i => i.FrameAncestors).HasColumnName("frame_ancestors");
+        item.Property(i => i.RequestId).HasColumnName("request_id");
+        item.Property(i => i.Attempt).HasColumnName("attempt");
+        item.Property(i => i.Status).HasColumnName("status").IsRequired();
+        item.Property(i => i.Enqueued).HasColumnName("enqueued");
+        item.Property(i => i.UpdatedAt).HasColumnName("updated_at");
+        item.HasIndex(i => i.RequestId).IsUnique().HasDatabaseName("ux_portal_link_campaign_items_request_id");
+        item.HasIndex(i => new { i.CampaignId, i.ItemNo }).HasDatabaseName("ix_portal_link_campaign_items_not_enqueued")
+            .HasFilter("NOT enqueued");
+        item.HasOne<Campaign>().WithMany().HasForeignKey(i => i.CampaignId).HasConstraintName("fk_portal_link_campaign_items_campaign")
+            .OnDelete(DeleteBehavior.Cascade);
     }
 }

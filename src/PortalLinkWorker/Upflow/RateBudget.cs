@@ -7,10 +7,13 @@ namespace PortalLinkWorker.Upflow;
 /// <summary>
 /// This process's share of the account's rate budget. Tokens are leased from the shared state in small slices (half a
 /// burst window's worth), so that a call costs a database round trip only once per slice, and unused tokens lapse
-/// after <see cref="LeaseLifetime"/> instead of piling up in one replica. Callers are served one at a time, in arrival
-/// order, so a pause or an empty bucket releases them paced at the rate, not all at once.
+/// after <see cref="LeaseLifetime"/> instead of piling up in one replica. Callers are served one at a time, live
+/// requests before campaign (bulk) ones and in arrival order within a lane, so a pause or an empty bucket releases them
+/// paced at the rate, not all at once, and a live request never queues behind a campaign. Across replicas, a live
+/// caller that found the shared bucket empty twice (another replica took the refill) asks for one token and comes back
+/// as soon as one is there, while a bulk caller waits for a whole slice: the live caller is first at the next refill.
 /// </summary>
-public sealed partial class RateBudget : IDisposable
+public sealed partial class RateBudget
 {
     /// <summary>Leased tokens unused after this are dropped: a replica must not sit on tokens the others could use.</summary>
     public static readonly TimeSpan LeaseLifetime = TimeSpan.FromMilliseconds(500);
@@ -20,7 +23,7 @@ public sealed partial class RateBudget : IDisposable
     private readonly ILogger<RateBudget> _logger;
     private readonly RateBudgetRules _rules;
     private readonly bool _enabled;
-    private readonly SemaphoreSlim _turn = new(1, 1);
+    private readonly LaneSemaphore _turn = new(1, 1);
     private int _tokens;
     private DateTimeOffset _leaseExpires;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
@@ -51,12 +54,17 @@ public sealed partial class RateBudget : IDisposable
 
     /// <summary>Waits for one token. Throws <see cref="UpflowPausedException"/> when that would take longer than
     /// <paramref name="maxWait"/>.</summary>
-    public async Task AcquireAsync(TimeSpan maxWait, CancellationToken cancellationToken)
+    public async Task AcquireAsync(TimeSpan maxWait, CancellationToken cancellationToken) =>
+        await AcquireAsync(maxWait, UpflowLane.Live, cancellationToken);
+
+    /// <summary>Waits for one token on <paramref name="lane"/>: live callers are served before bulk ones. Throws
+    /// <see cref="UpflowPausedException"/> when that would take longer than <paramref name="maxWait"/>.</summary>
+    public async Task AcquireAsync(TimeSpan maxWait, UpflowLane lane, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         try
         {
-            await AcquireCoreAsync(maxWait, cancellationToken);
+            await AcquireCoreAsync(maxWait, lane, cancellationToken);
         }
         finally
         {
@@ -64,13 +72,14 @@ public sealed partial class RateBudget : IDisposable
         }
     }
 
-    private async Task AcquireCoreAsync(TimeSpan maxWait, CancellationToken cancellationToken)
+    private async Task AcquireCoreAsync(TimeSpan maxWait, UpflowLane lane, CancellationToken cancellationToken)
     {
         var deadline = _time.GetUtcNow() + maxWait;
-        if (!await _turn.WaitAsync(maxWait, cancellationToken))
+        if (!await _turn.WaitAsync(lane, maxWait, cancellationToken))
             throw new UpflowPausedException("the rate budget is spent", _pausedUntil > _time.GetUtcNow() ? _pausedUntil : null);
         try
         {
+            var emptyAnswers = 0;
             while (true)
             {
                 var now = _time.GetUtcNow();
@@ -86,14 +95,17 @@ public sealed partial class RateBudget : IDisposable
                     _tokens--;
                     return;
                 }
-                var next = await LeaseAsync(cancellationToken);
+                var next = await LeaseAsync(lane == UpflowLane.Live && emptyAnswers > 0, cancellationToken);
                 if (next is { } wait)
+                {
+                    emptyAnswers++;
                     await WaitUntilAsync(_time.GetUtcNow() + wait, deadline, "the rate budget is spent", cancellationToken);
+                }
             }
         }
         finally
         {
-            _turn.Release();
+            _turn.Release(lane);
         }
     }
 
@@ -120,7 +132,7 @@ public sealed partial class RateBudget : IDisposable
     }
 
     /// <summary>Takes a slice of tokens from the shared state; returns how long to wait when none was granted.</summary>
-    private async Task<TimeSpan?> LeaseAsync(CancellationToken cancellationToken)
+    private async Task<TimeSpan?> LeaseAsync(bool urgent, CancellationToken cancellationToken)
     {
         var ((granted, nextAt, rate, pausedUntil), now) = await _store.UpdateAsync((state, at) =>
         {
@@ -128,6 +140,11 @@ public sealed partial class RateBudget : IDisposable
             // Half a bucketful: a replica that comes back a little late for its slice finds the tokens still there
             // instead of lost to the full bucket.
             var slice = (int)Math.Max(1, Math.Floor(current.CurrentRate(at, _rules) * _rules.BurstWindow.TotalSeconds / 2));
+            // A live caller that already came back once for nothing (another replica took the refill) returns for the very
+            // next token, ahead of any replica waiting for a whole slice for its campaign. Only then: a live-only load
+            // keeps leasing whole slices, one round trip per slice.
+            if (urgent && current.Lease(at, slice, _rules).Granted == 0)
+                slice = 1;
             var (next, tokens, nextTokenAt) = current.Lease(at, slice, _rules);
             return (next, (tokens, nextTokenAt, next.CurrentRate(at, _rules), next.PausedUntil));
         }, cancellationToken);
@@ -152,8 +169,6 @@ public sealed partial class RateBudget : IDisposable
         // Always yield: a caller that loops here must never spin on a thread the clock needs.
         await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(1), _time, cancellationToken);
     }
-
-    public void Dispose() => _turn.Dispose();
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Upflow answered 429: every worker pauses Upflow calls for {Seconds:0.#} s and the effective rate is lowered to {Rate:0.##}/s")]
     private static partial void LogRateLowered(ILogger logger, double rate, double seconds);

@@ -30,11 +30,12 @@ public sealed class UpflowCallGate(
         var message = context.GetRequestMessage();
         var requestId = message?.Options.TryGetValue(UpflowClient.RequestIdOption, out var id) == true ? id : Guid.Empty;
         var cancellation = message?.Options.TryGetValue(UpflowClient.CancellationOption, out var c) == true ? c : null;
+        var lane = UpflowLaneLimiter.LaneOf(context);
         while (true)
         {
             var waited = time.GetUtcNow() - started;
             var maxWait = options.MaxInMemoryWait > waited ? options.MaxInMemoryWait - waited : TimeSpan.Zero;
-            await budget.AcquireAsync(maxWait, context.CancellationToken);
+            await budget.AcquireAsync(maxWait, lane, context.CancellationToken);
             if (availability.Pause is not UpflowPause.None and var paused)
                 throw new UpflowPausedException(paused == UpflowPause.Credentials ? "Upflow refused the credentials" : "Upflow is down for everyone", null);
 
@@ -73,7 +74,7 @@ public sealed class UpflowCallGate(
 
     /// <summary>Retry-After (seconds or date), else RateLimit-Reset / X-RateLimit-Reset, else exponential backoff; never
     /// more than <see cref="UpflowOptions.MaxRetryAfter"/>. A pause longer than a message may wait in memory sends the
-    /// waiting messages back to the queue (<see cref="RateBudget.AcquireAsync"/>).</summary>
+    /// waiting messages back to the queue (<see cref="RateBudget.AcquireAsync(TimeSpan, UpflowLane, CancellationToken)"/>).</summary>
     private TimeSpan ThrottlePause(HttpResponseMessage response)
     {
         var inARow = Interlocked.Increment(ref _throttledInARow);

@@ -32,6 +32,9 @@ public sealed partial class UpflowClient(
     /// out and keeps holding it when Upflow answers, until the caller has saved the answer.</summary>
     public static readonly HttpRequestOptionsKey<DeferredCancellation> CancellationOption = new("PortalLinkWorker.Cancellation");
 
+    /// <summary>Carries the request's lane to the pipeline: live requests go before campaign ones.</summary>
+    public static readonly HttpRequestOptionsKey<UpflowLane> LaneOption = new("PortalLinkWorker.Lane");
+
     private static readonly JsonSerializerOptions BodyJson = new()
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -41,16 +44,21 @@ public sealed partial class UpflowClient(
     /// 429 pause, an outage, refused credentials): that is no outcome for the request, which must be tried later.</summary>
     public Task<UpflowResult> CreatePortalLinkAsync(
         Guid requestId, string customerId, int expiresIn, string? frameAncestors, CancellationToken cancellationToken) =>
-        CreatePortalLinkAsync(requestId, customerId, expiresIn, frameAncestors, cancellationToken, null);
+        CreatePortalLinkAsync(requestId, customerId, expiresIn, frameAncestors, UpflowLane.Live, cancellationToken, null);
+
+    /// <inheritdoc cref="CreatePortalLinkAsync(Guid, string, int, string?, CancellationToken)"/>
+    public Task<UpflowResult> CreatePortalLinkAsync(Guid requestId, string customerId, int expiresIn,
+        string? frameAncestors, UpflowLane lane, CancellationToken cancellationToken) =>
+        CreatePortalLinkAsync(requestId, customerId, expiresIn, frameAncestors, lane, cancellationToken, null);
 
     /// <summary>As above, on <paramref name="cancellation"/>'s token: an answer Upflow has given is read in full, and the
     /// token stays uncancelled until the caller disposes <paramref name="cancellation"/> (after saving the answer).</summary>
-    public Task<UpflowResult> CreatePortalLinkAsync(
-        Guid requestId, string customerId, int expiresIn, string? frameAncestors, DeferredCancellation cancellation) =>
-        CreatePortalLinkAsync(requestId, customerId, expiresIn, frameAncestors, cancellation.Token, cancellation);
+    public Task<UpflowResult> CreatePortalLinkAsync(Guid requestId, string customerId, int expiresIn,
+        string? frameAncestors, UpflowLane lane, DeferredCancellation cancellation) =>
+        CreatePortalLinkAsync(requestId, customerId, expiresIn, frameAncestors, lane, cancellation.Token, cancellation);
 
     private async Task<UpflowResult> CreatePortalLinkAsync(Guid requestId, string customerId, int expiresIn,
-        string? frameAncestors, CancellationToken cancellationToken, DeferredCancellation? cancellation)
+        string? frameAncestors, UpflowLane lane, CancellationToken cancellationToken, DeferredCancellation? cancellation)
     {
         var calledAt = time.GetUtcNow();
         var body = JsonSerializer.SerializeToUtf8Bytes(
@@ -61,6 +69,7 @@ public sealed partial class UpflowClient(
             Content = new ByteArrayContent(body) { Headers = { ContentType = new("application/json") } },
         };
         request.Options.Set(RequestIdOption, requestId);
+        request.Options.Set(LaneOption, lane);
         if (cancellation is not null)
             request.Options.Set(CancellationOption, cancellation);
 

@@ -9,10 +9,6 @@ namespace PortalLinkWorker.Upflow;
 /// <summary>Registers <see cref="UpflowClient"/> with its resilience pipeline, the shared rate budget, and the probe.</summary>
 public static class UpflowHttpClientRegistration
 {
-    /// <summary>Most callers queued for a concurrency slot; beyond it a call fails fast as unavailable instead of
-    /// queueing without bound. Far above any consumer concurrency.</summary>
-    private const int MaxQueuedCalls = 10_000;
-
     public static IServiceCollection AddUpflowClient(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
@@ -53,7 +49,8 @@ public static class UpflowHttpClientRegistration
     }
 
     /// <summary>
-    /// Order, outermost first: total timeout → retry → concurrency limit → <see cref="UpflowCallGate"/> (rate budget,
+    /// Order, outermost first: total timeout → retry → concurrency limit (<see cref="UpflowLaneLimiter"/>: live requests
+    /// first, a slot reserved for them) → <see cref="UpflowCallGate"/> (rate budget,
     /// pauses, 429s) → attempt timeout. The budget sits inside the retry, unlike the usual order, because every attempt
     /// spends Upflow's budget, not only the first; the attempt timeout sits inside the gate so that waiting for the
     /// budget is not mistaken for a slow Upflow.
@@ -80,7 +77,8 @@ public static class UpflowHttpClientRegistration
                 },
             });
         }
-        pipeline.AddConcurrencyLimiter(options.MaxConcurrentRequests, MaxQueuedCalls);
+        // Callers waiting for a slot are bounded by the consumers' concurrency (live plus bulk lane).
+        pipeline.AddStrategy(_ => new UpflowLaneLimiter(options), new UpflowCallGateOptions());
         pipeline.AddStrategy(_ => new UpflowCallGate(budget, availability, options, time, metrics), new UpflowCallGateOptions());
         pipeline.AddTimeout(options.AttemptTimeout);
     }

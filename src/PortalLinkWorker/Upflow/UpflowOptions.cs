@@ -42,6 +42,14 @@ public sealed class UpflowOptions : IValidatableObject
     [Range(1, 1_000)]
     public int MaxConcurrentRequests { get; set; } = 5;
 
+    /// <summary>Of <see cref="MaxConcurrentRequests"/>, the calls campaign (bulk) requests may never hold, so that a live
+    /// request always finds a free slot. Default 1. Bulk requests get at least one slot whatever this says.</summary>
+    [Range(0, 1_000)]
+    public int ReservedLiveRequests { get; set; } = 1;
+
+    /// <summary>Concurrency slots bulk requests may hold: <see cref="MaxConcurrentRequests"/> less the reserved ones, at least one.</summary>
+    public int BulkConcurrentRequests => Math.Max(1, MaxConcurrentRequests - ReservedLiveRequests);
+
     /// <summary>Timeout of one HTTP attempt. Default 10 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);

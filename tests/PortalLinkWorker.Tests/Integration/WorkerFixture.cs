@@ -26,6 +26,7 @@ public sealed class WorkerFixture : IAsyncLifetime
     private string _observerQueue = "";
     private readonly ConcurrentDictionary<Guid, ConcurrentQueue<object>> _outcomes = new();
     private readonly ConcurrentQueue<Fault<GeneratePortalLink>> _faults = new();
+    private readonly ConcurrentQueue<(PortalLinkCampaignCompleted Event, Guid? MessageId)> _completions = new();
     private readonly SemaphoreSlim _arrived = new(0);
 
     public string Database { get; private set; } = "";
@@ -33,6 +34,18 @@ public sealed class WorkerFixture : IAsyncLifetime
     public HttpClient Simulator { get; private set; } = null!;
     public IBus Bus => _observer!;
     public IReadOnlyCollection<Fault<GeneratePortalLink>> Faults => _faults;
+
+    /// <summary>Every <see cref="PortalLinkCampaignCompleted"/> seen for a campaign, with its message id, in arrival order.</summary>
+    public IReadOnlyList<(PortalLinkCampaignCompleted Event, Guid? MessageId)> CompletionsOf(Guid campaignId) =>
+        _completions.Where(c => c.Event.CampaignId == campaignId).ToList();
+
+    /// <summary>Waits until <paramref name="count"/> completions of the campaign have arrived.</summary>
+    public async Task<IReadOnlyList<(PortalLinkCampaignCompleted Event, Guid? MessageId)>> WaitForCompletionsAsync(Guid campaignId,
+        int count = 1, TimeSpan? patience = null)
+    {
+        await Eventually.TrueAsync(() => CompletionsOf(campaignId).Count >= count, patience ?? OutcomeWait);
+        return CompletionsOf(campaignId);
+    }
 
     public async Task InitializeAsync()
     {
@@ -45,7 +58,10 @@ public sealed class WorkerFixture : IAsyncLifetime
         Simulator = new HttpClient { BaseAddress = new Uri(simulatorUrl) };
 
         SimulatorUrl = simulatorUrl;
-        _worker = BuildWorker();
+        // Campaign items a previous run left behind (a test stopped halfway) belong to another database; here they would
+        // only take the simulator's budget and calls from the tests.
+        await RawQueue.PurgeAsync(RabbitMq, PortalLinkWorker.Links.GeneratePortalLinkBulkConsumerDefinition.QueueName);
+        _worker = BuildOwnWorker();
 
         // A durable queue of its own, not a temporary one: the fault tests restart the broker, and the events published
         // while it comes back must still reach the test.
@@ -59,6 +75,11 @@ public sealed class WorkerFixture : IAsyncLifetime
                 endpoint.AutoDelete = false;
                 endpoint.Handler<PortalLinkGenerated>(c => Record(c.Message.RequestId, c.Message));
                 endpoint.Handler<PortalLinkFailed>(c => Record(c.Message.RequestId, c.Message));
+                endpoint.Handler<PortalLinkCampaignCompleted>(c =>
+                {
+                    _completions.Enqueue((c.Message, c.MessageId));
+                    return Task.CompletedTask;
+                });
                 endpoint.Handler<Fault<GeneratePortalLink>>(c =>
                 {
                     _faults.Enqueue(c.Message);
@@ -90,12 +111,16 @@ public sealed class WorkerFixture : IAsyncLifetime
         ["Upflow:CredentialsProbeInterval"] = "00:00:00.500",
         // Any free port: never the default 8080, and several workers side by side.
         ["Urls"] = "http://127.0.0.1:0",
+        ["Campaigns:CompletionSweepInterval"] = "00:00:01",
+        ["Campaigns:CompletionSweepGrace"] = "00:00:00.500",
     };
 
     /// <summary>The in-process worker's HTTP endpoint (health, metrics, status page), once started.</summary>
     public Uri WorkerUrl => new(_worker?.Urls.FirstOrDefault() ?? throw new InvalidOperationException("The worker is not running."));
 
-    private WebApplication BuildWorker() => BuildWorker(WorkerSettings);
+    private WebApplication BuildOwnWorker(IReadOnlyDictionary<string, string>? overrides = null) =>
+        BuildWorker(overrides is null ? WorkerSettings : WorkerSettings.Concat(overrides)
+            .GroupBy(s => s.Key).ToDictionary(g => g.Key, g => g.Last().Value));
 
     /// <summary>A worker wired as in production (web endpoints included) with these settings; not started.</summary>
     public static WebApplication BuildWorker(IReadOnlyDictionary<string, string> settings) =>
@@ -110,9 +135,10 @@ public sealed class WorkerFixture : IAsyncLifetime
         _worker = null;
     }
 
-    public async Task StartWorkerAsync()
+    /// <summary>Starts the in-process worker again, with <paramref name="overrides"/> on top of <see cref="WorkerSettings"/>.</summary>
+    public async Task StartWorkerAsync(IReadOnlyDictionary<string, string>? overrides = null)
     {
-        _worker ??= BuildWorker();
+        _worker ??= BuildOwnWorker(overrides);
         await _worker.StartAsync();
     }
 
@@ -163,6 +189,21 @@ public sealed class WorkerFixture : IAsyncLifetime
 
     /// <summary>The tests' own connections are not pooled: a pooled one would not survive the PostgreSQL restart test.</summary>
     private string TestConnection => Database + ";Pooling=false";
+
+    /// <summary>The first column of the first row of a query, or null.</summary>
+    public async Task<object?> ScalarAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(TestConnection);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+            command.Parameters.AddWithValue(name, value);
+        var result = await command.ExecuteScalarAsync();
+        return result is DBNull ? null : result;
+    }
+
+    /// <summary>Settings for a command run in this process (<c>campaign …</c>): the worker's own, as arguments.</summary>
+    public string[] CommandSettings => WorkerSettings.Select(s => $"--{s.Key}={s.Value}").ToArray();
 
     public async Task<Dictionary<string, object?>?> RowAsync(Guid requestId)
     {

@@ -135,4 +135,38 @@ public sealed class RateBudgetTests
         await Assert.ThrowsAsync<UpflowPausedException>(() => budget.AcquireAsync(TimeSpan.FromSeconds(1), CancellationToken.None));
         Assert.Equal(0, store.Updates);
     }
+
+    [Fact]
+    public async Task Acquire_LiveCallerGoesBeforeQueuedBulkCallers()
+    {
+        var time = new FakeTimeProvider();
+        var budget = Budget(new InMemoryRateBudgetStore(time), time, new UpflowOptions { MaxRequestsPerSecond = 10 });
+        var bulkDone = 0;
+        var bulk = Enumerable.Range(0, 20).Select(_ => Task.Run(async () =>
+        {
+            await budget.AcquireAsync(TimeSpan.FromSeconds(30), UpflowLane.Bulk, CancellationToken.None);
+            Interlocked.Increment(ref bulkDone);
+        })).ToList();
+        await AdvanceUntil(time, () => Volatile.Read(ref bulkDone) >= 3);
+
+        var before = Volatile.Read(ref bulkDone);
+        var live = budget.AcquireAsync(TimeSpan.FromSeconds(30), UpflowLane.Live, CancellationToken.None);
+        await AdvanceUntil(time, () => live.IsCompleted);
+        await live;
+
+        // In arrival order the live caller would wait for the 17 bulk callers ahead of it; first come, first served
+        // within the lane, it waits at most for the bulk caller holding the turn.
+        Assert.InRange(Volatile.Read(ref bulkDone), before, before + 2);
+        await AdvanceUntil(time, () => bulk.All(t => t.IsCompleted));
+    }
+
+    private static async Task AdvanceUntil(FakeTimeProvider time, Func<bool> condition)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!condition())
+        {
+            await Task.Delay(1, limit.Token);
+            time.Advance(TimeSpan.FromMilliseconds(10));
+        }
+    }
 }

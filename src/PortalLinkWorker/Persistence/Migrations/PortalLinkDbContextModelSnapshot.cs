@@ -22,6 +22,144 @@ namespace PortalLinkWorker.Persistence.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("PortalLinkWorker.Persistence.Campaign", b =>
+                {
+                    b.Property<Guid>("CampaignId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("campaign_id");
+
+                    b.Property<DateTimeOffset?>("CompletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("completed_at");
+
+                    b.Property<DateTimeOffset?>("CompletionPublishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("completion_published_at");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("EnqueuedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("enqueued_at");
+
+                    b.Property<int?>("ExpiresIn")
+                        .HasColumnType("integer")
+                        .HasColumnName("expires_in");
+
+                    b.Property<int>("FailedCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("failed_count");
+
+                    b.Property<string>("FrameAncestors")
+                        .HasColumnType("text")
+                        .HasColumnName("frame_ancestors");
+
+                    b.Property<int>("GeneratedCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("generated_count");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("name");
+
+                    b.Property<int>("PendingCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("pending_count");
+
+                    b.Property<DateTimeOffset?>("RecordedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("recorded_at");
+
+                    b.Property<int>("Run")
+                        .HasColumnType("integer")
+                        .HasColumnName("run");
+
+                    b.Property<int>("Total")
+                        .HasColumnType("integer")
+                        .HasColumnName("total");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("CampaignId")
+                        .HasName("pk_portal_link_campaigns");
+
+                    b.HasIndex("CompletedAt")
+                        .HasDatabaseName("ix_portal_link_campaigns_unpublished")
+                        .HasFilter("completed_at IS NOT NULL AND completion_published_at IS NULL");
+
+                    b.ToTable("portal_link_campaigns", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_portal_link_campaigns_counts", "pending_count >= 0 AND generated_count >= 0 AND failed_count >= 0 AND pending_count + generated_count + failed_count = total");
+                        });
+                });
+
+            modelBuilder.Entity("PortalLinkWorker.Persistence.CampaignItem", b =>
+                {
+                    b.Property<Guid>("CampaignId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("campaign_id");
+
+                    b.Property<int>("ItemNo")
+                        .HasColumnType("integer")
+                        .HasColumnName("item_no");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempt");
+
+                    b.Property<string>("CustomerId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("customer_id");
+
+                    b.Property<bool>("Enqueued")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enqueued");
+
+                    b.Property<int?>("ExpiresIn")
+                        .HasColumnType("integer")
+                        .HasColumnName("expires_in");
+
+                    b.Property<string>("FrameAncestors")
+                        .HasColumnType("text")
+                        .HasColumnName("frame_ancestors");
+
+                    b.Property<Guid>("RequestId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("request_id");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("status");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("CampaignId", "ItemNo")
+                        .HasName("pk_portal_link_campaign_items");
+
+                    b.HasIndex("RequestId")
+                        .IsUnique()
+                        .HasDatabaseName("ux_portal_link_campaign_items_request_id");
+
+                    b.HasIndex("CampaignId", "ItemNo")
+                        .HasDatabaseName("ix_portal_link_campaign_items_not_enqueued")
+                        .HasFilter("NOT enqueued");
+
+                    b.ToTable("portal_link_campaign_items", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_portal_link_campaign_items_status", "status IN ('pending', 'generated', 'failed')");
+                        });
+                });
+
             modelBuilder.Entity("PortalLinkWorker.Persistence.PortalLink", b =>
                 {
                     b.Property<Guid>("RequestId")
@@ -133,6 +271,16 @@ namespace PortalLinkWorker.Persistence.Migrations
                         .HasName("pk_upflow_rate_budgets");
 
                     b.ToTable("upflow_rate_budgets", (string)null);
+                });
+
+            modelBuilder.Entity("PortalLinkWorker.Persistence.CampaignItem", b =>
+                {
+                    b.HasOne("PortalLinkWorker.Persistence.Campaign", null)
+                        .WithMany()
+                        .HasForeignKey("CampaignId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_portal_link_campaign_items_campaign");
                 });
 #pragma warning restore 612, 618
         }

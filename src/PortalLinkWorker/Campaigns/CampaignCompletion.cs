@@ -1,0 +1,37 @@
+using MassTransit;
+
+namespace PortalLinkWorker.Campaigns;
+
+/// <summary>
+/// Publishes a completed run's <see cref="PortalLinkContracts.PortalLinkCampaignCompleted"/> and records that it did,
+/// like an outbox: the run's row is locked, the event published (publisher-confirmed), the row marked, then committed.
+/// Whoever completes a run calls this at once; a sweep in every worker calls it for runs left unpublished (the worker
+/// died after completing). A crash after the broker's confirm and before the commit publishes the event again, with the
+/// same message id (derived from campaign and run).
+/// </summary>
+public sealed partial class CampaignCompletion(CampaignStore store, ILogger<CampaignCompletion> logger)
+{
+    /// <summary>Publishes the completion of <paramref name="campaignId"/>'s current run unless it is not completed or
+    /// already published; with <paramref name="skipLocked"/>, also leaves it to whoever is publishing it now.</summary>
+    public async Task<bool> PublishAsync(Guid campaignId, IPublishEndpoint publisher, bool skipLocked, CancellationToken cancellationToken)
+    {
+        await using var transaction = await store.BeginTransactionAsync(cancellationToken);
+        if (await store.LockUnpublishedAsync(campaignId, skipLocked, cancellationToken) is not var (completed, run))
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return false;
+        }
+        await publisher.Publish(completed, context => context.MessageId = MessageId(campaignId, run), cancellationToken);
+        await store.MarkPublishedAsync(campaignId, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        LogPublished(logger, campaignId, completed.Name, run, completed.Total, completed.Generated, completed.Failed);
+        return true;
+    }
+
+    /// <summary>The same for every publish of one run's completion, so subscribers can deduplicate by message id.</summary>
+    public static Guid MessageId(Guid campaignId, int run) =>
+        new(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes($"{campaignId}/completed/{run}")));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Campaign {CampaignId} '{Name}' run {Run} completed: {Total} customers, {Generated} generated, {Failed} failed")]
+    private static partial void LogPublished(ILogger logger, Guid campaignId, string name, int run, int total, int generated, int failed);
+}

@@ -1,0 +1,323 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using PortalLinkContracts;
+using PortalLinkWorker.Campaigns;
+using PortalLinkWorker.Persistence;
+using PortalLinkWorker.Upflow;
+
+namespace PortalLinkWorker.Links;
+
+/// <summary>
+/// validate → record pending → lock the row → call Upflow → save the outcome → commit → publish.
+/// The outcome is saved before it is published and the message is acknowledged after both, so a crash anywhere makes
+/// RabbitMQ redeliver and the redelivery either finishes the work or re-publishes the saved outcome
+/// (docs/design.md lists each crash window). A campaign item's outcome moves its campaign's counts in the same
+/// transaction, and the transaction that finishes a campaign's last item publishes its completion after the commit.
+/// Both lanes (<see cref="GeneratePortalLinkConsumer"/>, <see cref="GeneratePortalLinkBulkConsumer"/>) run this.
+/// </summary>
+public sealed partial class PortalLinkRequestHandler(
+    PortalLinkDbContext db,
+    PortalLinkStore store,
+    CampaignStore campaigns,
+    CampaignCompletion completion,
+    UpflowClient upflow,
+    UpflowProbe probe,
+    UpflowAvailability availability,
+    ConsumptionSwitch consumption,
+    IOptions<UpflowOptions> upflowOptions,
+    IOptions<DatabaseOptions> databaseOptions,
+    TimeProvider time,
+    Operations.LinkOutcomes outcomes,
+    ILogger<PortalLinkRequestHandler> logger)
+{
+    /// <summary>How much of an unusable CustomerId is kept in the row (PostgreSQL text cannot hold NUL either).</summary>
+    private const int MaxStoredInvalidCustomerId = 1024;
+
+    public async Task HandleAsync(ConsumeContext<GeneratePortalLink> context, UpflowLane lane)
+    {
+        var request = context.Message;
+        var customerId = request.CustomerId ?? "";
+        // The message's token, except that an answer Upflow has given is always saved (see DeferredCancellation).
+        using var cancellation = new DeferredCancellation(context.CancellationToken);
+        var ct = cancellation.Token;
+        var problem = PortalLinkRequestValidator.Validate(request, upflowOptions.Value.MaxExpiresIn);
+        // An invalid id may hold newlines or megabytes: it does not go into the log (or the status page) as it is.
+        var shownCustomerId = PortalLinkRequestValidator.ValidateCustomerId(customerId) is null ? customerId : "(invalid)";
+        using var scope = logger.BeginScope(new Dictionary<string, object?>
+        {
+            ["RequestId"] = request.RequestId,
+            ["CustomerId"] = shownCustomerId,
+            ["CampaignId"] = request.CampaignId,
+        });
+        try
+        {
+            await ProcessAsync(context, request, customerId, shownCustomerId, problem, lane, cancellation);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e))
+        {
+            // PostgreSQL is down or restarting: not this message's fault, and MassTransit's short retries would push it
+            // to the error queue. Whatever was not committed is rolled back; the message waits in the queue.
+            LogDatabaseUnavailable(logger, e.GetBaseException().Message, databaseOptions.Value.OutagePause.TotalSeconds);
+            await HandBackAsync(context, time.GetUtcNow() + databaseOptions.Value.OutagePause);
+        }
+    }
+
+    private async Task ProcessAsync(ConsumeContext<GeneratePortalLink> context, GeneratePortalLink request, string customerId,
+        string shownCustomerId, string? problem, UpflowLane lane, DeferredCancellation cancellation)
+    {
+        var ct = cancellation.Token;
+        if (request.RequestId == Guid.Empty)
+        {
+            // Without an idempotency key there is nothing to record the outcome under.
+            LogInvalid(logger, problem!);
+            await context.Publish(new PortalLinkFailed(request.RequestId, customerId, PortalLinkFailureReason.InvalidRequest,
+                problem!, time.GetUtcNow(), request.CampaignId), context.CancellationToken);
+            outcomes.Failed(request.RequestId, shownCustomerId, PortalLinkFailureReason.InvalidRequest, request.CampaignId);
+            return;
+        }
+
+        await store.RecordPendingAsync(NewRow(request, problem is null, Now()), ct);
+
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // Never two calls for the same customer at once, in any replica (Upflow asks clients not to work on two entities
+        // of one customer at a time): the customer lock is taken with the row's and ends with the transaction, or with
+        // the session on a crash.
+        var link = problem is null
+            ? await store.LockWithCustomerAsync(request.RequestId, customerId, ct)
+            : await store.LockAsync(request.RequestId, ct);
+        if (problem is null && link.CustomerId != customerId)
+        {
+            // The publisher reused a RequestId for another customer: answering with the stored outcome would hand one
+            // customer's link to another. The stored request is left as it is.
+            await transaction.CommitAsync(ct);
+            var reused = $"RequestId {request.RequestId} was already used for another customer; use a new RequestId for each request.";
+            LogInvalid(logger, reused);
+            await context.Publish(new PortalLinkFailed(request.RequestId, customerId, PortalLinkFailureReason.InvalidRequest,
+                reused, Now(), request.CampaignId), context.CancellationToken);
+            outcomes.Failed(request.RequestId, shownCustomerId, PortalLinkFailureReason.InvalidRequest, request.CampaignId);
+            return;
+        }
+        if (link.IsFinal)
+        {
+            await transaction.CommitAsync(ct);
+            LogRepublished(logger, link.Status);
+            await PublishOutcome(context, link, link.CustomerId);
+            return;
+        }
+
+        Guid? campaignCompleted;
+        if (problem is not null)
+        {
+            LogInvalid(logger, problem);
+            MarkFailed(link, PortalLinkFailureReason.InvalidRequest, problem);
+            campaignCompleted = await SaveAsync(link, ct);
+            await transaction.CommitAsync(ct);
+        }
+        else
+        {
+            var (result, paused) = await CallUpflowAsync(request, customerId, lane, cancellation);
+            if (paused is not null)
+            {
+                // Upflow calls are paused: no outcome. The row stays pending, the message goes back to the queue.
+                await transaction.RollbackAsync(ct);
+                await HandBackAsync(context, paused.Until);
+                return;
+            }
+            Apply(link, result!);
+            try
+            {
+                campaignCompleted = await SaveAsync(link, ct);
+                await transaction.CommitAsync(ct);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e))
+            {
+                // PostgreSQL went away while Upflow was answering. Handing the message back would ask Upflow again for a
+                // link it has just issued, so the answer is kept and saved as soon as PostgreSQL is back.
+                await transaction.DisposeAsync();
+                LogSaveDeferred(logger, e.GetBaseException().Message);
+                (link, campaignCompleted) = await SaveWhenDatabaseIsBackAsync(request.RequestId, result!, ct);
+            }
+        }
+
+        if (link.Status == PortalLinkStatus.Generated)
+            outcomes.Generated(link.CampaignId);
+        else
+            outcomes.Failed(link.RequestId, shownCustomerId, link.FailureReason!, link.CampaignId);
+        // Crash window: the outcome is committed but not yet published; the redelivery re-publishes it.
+        await PublishOutcome(context, link, customerId);
+        // Crash window: the campaign is completed but its event not published; every worker's sweep publishes it.
+        if (campaignCompleted is { } campaignId)
+            await completion.PublishAsync(campaignId, context, skipLocked: false, context.CancellationToken);
+    }
+
+    /// <summary>Saves the row's outcome and, for a campaign item, moves its campaign's counts in the same transaction.
+    /// Returns the campaign this outcome completed, if any.</summary>
+    private async Task<Guid?> SaveAsync(PortalLink link, CancellationToken ct)
+    {
+        await store.SaveAsync(ct);
+        return link.CampaignId is null ? null : await campaigns.RecordOutcomeAsync(link.RequestId, link.Status, ct);
+    }
+
+    /// <summary>Saves an answer Upflow has given after the transaction that asked for it was lost with its connection:
+    /// a new transaction every <see cref="DatabaseOptions.SaveRetryInterval"/>, for up to
+    /// <see cref="DatabaseOptions.OutcomeSaveWait"/>; after that the message goes back to the queue like any other
+    /// database failure (and Upflow is asked again). An outcome another delivery saved meanwhile is kept, not overwritten.</summary>
+    private async Task<(PortalLink, Guid?)> SaveWhenDatabaseIsBackAsync(Guid requestId, UpflowResult result, CancellationToken ct)
+    {
+        var giveUpAt = time.GetUtcNow() + databaseOptions.Value.OutcomeSaveWait;
+        while (true)
+        {
+            await Task.Delay(databaseOptions.Value.SaveRetryInterval, time, ct);
+            try
+            {
+                db.ChangeTracker.Clear();
+                await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                var link = await store.LockAsync(requestId, ct);
+                Guid? campaignCompleted = null;
+                if (!link.IsFinal)
+                {
+                    Apply(link, result);
+                    campaignCompleted = await SaveAsync(link, ct);
+                }
+                await transaction.CommitAsync(ct);
+                return (link, campaignCompleted);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e) && time.GetUtcNow() < giveUpAt)
+            {
+                LogStillUnavailable(logger, e.GetBaseException().Message);
+            }
+        }
+    }
+
+    private void Apply(PortalLink link, UpflowResult result)
+    {
+        switch (result)
+        {
+            case UpflowResult.Issued issued:
+                link.Status = PortalLinkStatus.Generated;
+                link.Url = issued.Url;
+                link.ExpiresAt = PostgresTime.Truncate(issued.ExpiresAt);
+                link.GeneratedAt = PostgresTime.Truncate(issued.IssuedAt);
+                link.UpdatedAt = Now();
+                LogGenerated(logger, link.ExpiresAt.Value);
+                break;
+            case UpflowResult.Refused refused:
+                LogRefused(logger, refused.Reason, refused.Message);
+                MarkFailed(link, refused.Reason, refused.Message);
+                break;
+        }
+    }
+
+    /// <summary>The Upflow outcome, or null when Upflow calls are paused and the message must wait in the queue: a long
+    /// 429 pause, refused credentials, or an outage. A message whose retries ran out fails as UpflowUnavailable only when
+    /// a probe shows that Upflow answers others: no message fails because Upflow is down for everyone.</summary>
+    private async Task<(UpflowResult? Result, UpflowPausedException? Paused)> CallUpflowAsync(
+        GeneratePortalLink request, string customerId, UpflowLane lane, DeferredCancellation cancellation)
+    {
+        var ct = cancellation.Token;
+        try
+        {
+            var result = await upflow.CreatePortalLinkAsync(request.RequestId, customerId,
+                request.ExpiresIn ?? UpflowOptions.DefaultExpiresInSeconds, request.FrameAncestors, lane, cancellation);
+            if (result is UpflowResult.Refused { IsTransient: true })
+            {
+                switch (await probe.ProbeAsync(ct))
+                {
+                    case UpflowProbe.Answer.Down:
+                        availability.ReportOutage();
+                        return Paused(new UpflowPausedException("Upflow is down for everyone", null));
+                    case UpflowProbe.Answer.CredentialsRejected:
+                        availability.ReportCredentialsRejected((int)System.Net.HttpStatusCode.Unauthorized);
+                        return Paused(new UpflowPausedException("Upflow refused the credentials", null));
+                }
+            }
+            return (result, null);
+        }
+        catch (UpflowPausedException paused)
+        {
+            return Paused(paused);
+        }
+    }
+
+    private (UpflowResult?, UpflowPausedException?) Paused(UpflowPausedException paused)
+    {
+        LogHandedBack(logger, paused.Message);
+        return (null, paused);
+    }
+
+    /// <summary>Puts the message back at the tail of its queue (sent before this delivery is acknowledged, so a crash in
+    /// between duplicates it at worst) and stops consuming until <paramref name="until"/>, or until Upflow answers
+    /// again when that is null.</summary>
+    private async Task HandBackAsync(ConsumeContext<GeneratePortalLink> context, DateTimeOffset? until)
+    {
+        await context.Send(context.ReceiveContext.InputAddress, context.Message);
+        consumption.Pause(until);
+    }
+
+    private static bool IsDatabaseUnavailable(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is Npgsql.NpgsqlException { IsTransient: true })
+                return true;
+        return false;
+    }
+
+    private DateTimeOffset Now() => PostgresTime.Truncate(time.GetUtcNow());
+
+    private void MarkFailed(PortalLink link, string reason, string message)
+    {
+        link.Status = PortalLinkStatus.Failed;
+        link.FailureReason = reason;
+        link.FailureMessage = message;
+        link.FailedAt = link.UpdatedAt = Now();
+    }
+
+    private static Task PublishOutcome(ConsumeContext context, PortalLink link, string customerId) =>
+        link.Status == PortalLinkStatus.Generated
+            ? context.Publish(new PortalLinkGenerated(link.RequestId, customerId, link.Url!, link.ExpiresAt!.Value,
+                link.GeneratedAt!.Value, link.CampaignId), context.CancellationToken)
+            : context.Publish(new PortalLinkFailed(link.RequestId, customerId, link.FailureReason!, link.FailureMessage!,
+                link.FailedAt!.Value, link.CampaignId), context.CancellationToken);
+
+    private static PortalLink NewRow(GeneratePortalLink request, bool valid, DateTimeOffset now) => new()
+    {
+        RequestId = request.RequestId,
+        CustomerId = valid ? request.CustomerId : Storable(request.CustomerId ?? ""),
+        CampaignId = request.CampaignId,
+        ExpiresIn = valid ? request.ExpiresIn ?? UpflowOptions.DefaultExpiresInSeconds : null,
+        FrameAncestors = valid && !string.IsNullOrEmpty(request.FrameAncestors) ? request.FrameAncestors : null,
+        CreatedAt = now,
+        UpdatedAt = now,
+    };
+
+    private static string Storable(string customerId)
+    {
+        var cut = customerId.Length > MaxStoredInvalidCustomerId ? customerId[..MaxStoredInvalidCustomerId] : customerId;
+        return cut.Replace('\0', '\uFFFD');
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Portal link generated, valid until {ExpiresAt:O}")]
+    private static partial void LogGenerated(ILogger logger, DateTimeOffset expiresAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Portal link failed: {Reason}: {Detail}")]
+    private static partial void LogRefused(ILogger logger, string reason, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request rejected before calling Upflow: {Problem}")]
+    private static partial void LogInvalid(ILogger logger, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL is unavailable ({Error}): the message goes back to the queue and consumption pauses for {Seconds:0.#} s")]
+    private static partial void LogDatabaseUnavailable(ILogger logger, string error, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL is unavailable ({Error}) with Upflow's answer in hand: saving it when PostgreSQL is back")]
+    private static partial void LogSaveDeferred(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "PostgreSQL still unavailable ({Error}); the answer is kept")]
+    private static partial void LogStillUnavailable(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Back to the queue, consumption paused: {Why}")]
+    private static partial void LogHandedBack(ILogger logger, string why);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request already {Status}; re-publishing the stored outcome without calling Upflow")]
+    private static partial void LogRepublished(ILogger logger, string status);
+}

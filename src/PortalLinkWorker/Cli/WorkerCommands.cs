@@ -16,9 +16,10 @@ public static class WorkerCommands
                                    [--request-id <uuid>] [--campaign-id <uuid>] [--wait] [--timeout <seconds>]
                                                 publish one GeneratePortalLink; with --wait, print the outcome
                                                 (exit 0 generated, 1 failed, 2 no answer in time)
-          PortalLinkWorker redeliver-errors [--max <n>]
+          PortalLinkWorker redeliver-errors [--bulk] [--max <n>]
                                                 move messages from generate-portal-link_error back to
-                                                generate-portal-link for another try (after fixing the cause)
+                                                generate-portal-link for another try (after fixing the cause);
+                                                --bulk: generate-portal-link-bulk_error (campaign items)
           PortalLinkWorker check-config [--no-connect]
                                                 print the effective settings (secrets masked), check them, and test
                                                 RabbitMQ, PostgreSQL and Upflow (exit 0 all good, 1 a service failed,

@@ -83,7 +83,9 @@ public static class PortalLinkOperationsExtensions
         services.AddSingleton<LinkOutcomes>();
         services.AddSingleton<QueueDepths>();
         services.AddSingleton<StatusService>();
-        services.AddSingleton<CampaignStatusSource, CampaignStatusSource.None>();
+        services.AddSingleton<Campaigns.CampaignMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<Campaigns.CampaignMonitor>());
+        services.AddSingleton<CampaignStatusSource, Campaigns.CampaignMonitorStatus>();
         return services;
     }
 

@@ -10,5 +10,8 @@ public static class MonitoredQueues
     [
         GeneratePortalLinkConsumerDefinition.QueueName,
         GeneratePortalLinkConsumerDefinition.QueueName + "_error",
+        GeneratePortalLinkBulkConsumerDefinition.QueueName,
+        GeneratePortalLinkBulkConsumerDefinition.QueueName + "_error",
+        Campaigns.StartPortalLinkCampaignConsumerDefinition.QueueName,
     ];
 }

@@ -75,6 +75,8 @@ public sealed partial class MetricsEndpointTests(WorkerFixture fixture)
         Assert.Contains(after.Keys, k => k.StartsWith("http_client_request_duration_seconds_count", StringComparison.Ordinal));
         Assert.Contains(after.Keys, k => k.StartsWith("portallink_upflow_paused{", StringComparison.Ordinal));
         Assert.Contains(after.Keys, k => k.StartsWith("portallink_upflow_effective_rate", StringComparison.Ordinal));
+        Assert.Contains(after.Keys, k => k.StartsWith("portallink_campaigns_running", StringComparison.Ordinal));
+        Assert.Contains(after.Keys, k => k.StartsWith("portallink_campaign_items{state=\"pending\"}", StringComparison.Ordinal));
     }
 
     private static int FreePort()

@@ -21,6 +21,14 @@ public sealed partial class StatusPageTests(WorkerFixture fixture)
             await fixture.Bus.Publish(request);
         await fixture.ExpectGeneratedAsync(generated);
         await fixture.OutcomeAsync<PortalLinkFailed>(failing.RequestId);
+        var campaign = new StartPortalLinkCampaign(Guid.NewGuid(), $"Status page {Guid.NewGuid():N}"[..24],
+            ["external:status-campaign-1", "external:status-campaign-2", "external:unknown-status-campaign"], 600, null);
+        await fixture.Bus.Publish(campaign);
+        await fixture.WaitForCompletionsAsync(campaign.CampaignId);
+        // The page's campaigns come from a reading every few seconds.
+        using var http = new HttpClient { BaseAddress = fixture.WorkerUrl };
+        await Eventually.TrueAsync(async () =>
+            (await http.GetStringAsync("/status.json")) is var json && json.Contains(campaign.CampaignId.ToString()) && json.Contains("\"completed\""));
 
         var page = fixture.WorkerUrl;
         var dom = await Chromium.DumpDomAsync(page, PageTime);
@@ -35,6 +43,11 @@ public sealed partial class StatusPageTests(WorkerFixture fixture)
         Assert.Contains("CustomerNotFound", dom);
         Assert.Matches(@"<td>generate-portal-link</td><td class=""num"">\d+</td><td class=""num"">[1-9]\d*</td>", dom);
         Assert.Contains("id=\"campaigns-section\"", dom);
+        var campaignRow = Regex.Match(dom, $"<tr>(?:(?!</tr>).)*{Regex.Escape(campaign.Name)}(?:(?!</tr>).)*</tr>", RegexOptions.Singleline);
+        Assert.True(campaignRow.Success, "no row for the campaign in the page");
+        Assert.Contains("completed", campaignRow.Value);
+        Assert.Contains("class=\"progress\" title=\"3 of 3\"", campaignRow.Value);
+        Assert.Matches(@"<td class=""num"">2</td><td class=""num"">1</td><td class=""num"">3</td>", campaignRow.Value);
         Assert.DoesNotContain("portal.upflow-simulator.invalid", dom);
         Assert.DoesNotContain(WorkerFixture.ApiSecret, dom);
 

@@ -1,0 +1,10 @@
+using PortalLinkWorker.Operations;
+
+namespace PortalLinkWorker.Campaigns;
+
+/// <summary>The status page's campaigns: <see cref="CampaignMonitor"/>'s last reading.</summary>
+public sealed class CampaignMonitorStatus(CampaignMonitor monitor) : CampaignStatusSource
+{
+    public override Task<IReadOnlyList<StatusSnapshot.CampaignRow>> ReadAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(monitor.Latest);
+}

@@ -44,7 +44,9 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public ChildProcess SimulatorProcess => _simulatorProcess!;
     public IBus Bus => _observer!;
 
-    public string WorkerDll => Path.Combine(Repository, "src", "PortalLinkWorker", "bin", Configuration, "net10.0", "PortalLinkWorker.dll");
+    /// <summary>This checkout's worker, or another build (<c>--worker-dll</c>: a "before" to compare with).</summary>
+    public string WorkerDll => _settings.WorkerDll ??
+                               Path.Combine(Repository, "src", "PortalLinkWorker", "bin", Configuration, "net10.0", "PortalLinkWorker.dll");
     private string SimulatorDll => Path.Combine(Repository, "src", "UpflowSimulator", "bin", Configuration, "net10.0", "UpflowSimulator.dll");
 
     public static async Task<BenchEnvironment> StartAsync(BenchSettings settings, string repository)

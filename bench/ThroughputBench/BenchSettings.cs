@@ -21,6 +21,7 @@ internal sealed record BenchSettings(
     int MaxBacklog,
     string WorkerLogLevel,
     Dictionary<string, string> WorkerEnvironment,
+    string? WorkerDll,
     string Postgres,
     string RabbitMq,
     string[] Only)
@@ -68,6 +69,7 @@ internal sealed record BenchSettings(
             MaxBacklog: 10_000,
             WorkerLogLevel: Value(args, "--worker-log-level") ?? "Information",
             WorkerEnvironment: WorkerEnvironmentFrom(args),
+            WorkerDll: Value(args, "--worker-dll"),
             Postgres: postgres,
             RabbitMq: RabbitMqFromEnvironment(),
             Only: only);

@@ -254,6 +254,8 @@ internal sealed class BenchEnvironment : IAsyncDisposable
             ["Upflow__MaxConcurrentRequests"] = I(config.MaxConcurrentRequests),
             ["Consumer__ConcurrentMessageLimit"] = I(config.ConcurrentMessageLimit),
             ["Consumer__PrefetchCount"] = I(config.PrefetchCount),
+            // Health, metrics and the status page on a free port each: two workers side by side never share 8080.
+            ["Urls"] = "http://127.0.0.1:0",
         };
         if (!_settings.WorkerLogLevel.Equals("Information", StringComparison.OrdinalIgnoreCase))
             environment["Serilog__MinimumLevel__Default"] = _settings.WorkerLogLevel;

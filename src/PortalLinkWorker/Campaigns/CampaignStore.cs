@@ -128,32 +128,33 @@ public sealed class CampaignStore(PortalLinkDbContext db)
     /// item, the item takes the outcome and the campaign's counts move with it; the transaction that finishes the last
     /// pending item of a fully enqueued run sets <c>completed_at</c>. The campaign row is updated under its row lock, and
     /// PostgreSQL re-reads the row after a concurrent transaction commits, so two items finishing at once never both
-    /// miss, nor both see, the end. Returns the campaign when this completed its run.
+    /// miss, nor both see, the end. Sent in the batch that commits the outcome (<see cref="PortalLinkStore.CommitAsync"/>).
     /// </summary>
-    public async Task<Guid?> RecordOutcomeAsync(Guid requestId, string status, CancellationToken cancellationToken)
+    public static NpgsqlBatchCommand RecordOutcomeCommand(Guid requestId, string status) => new($"""
+        WITH item AS (
+            UPDATE portal_link_campaign_items SET status = $2, updated_at = clock_timestamp()
+            WHERE request_id = $1 AND status = '{PortalLinkStatus.Pending}'
+            RETURNING campaign_id)
+        UPDATE portal_link_campaigns c
+        SET pending_count = c.pending_count - 1,
+            generated_count = c.generated_count + CASE WHEN $2 = '{PortalLinkStatus.Generated}' THEN 1 ELSE 0 END,
+            failed_count = c.failed_count + CASE WHEN $2 = '{PortalLinkStatus.Failed}' THEN 1 ELSE 0 END,
+            completed_at = CASE WHEN c.pending_count = 1 AND c.enqueued_at IS NOT NULL AND c.completed_at IS NULL
+                                THEN clock_timestamp() ELSE c.completed_at END,
+            updated_at = clock_timestamp()
+        FROM item WHERE c.campaign_id = item.campaign_id
+        RETURNING c.campaign_id, c.pending_count = 0 AND c.completed_at IS NOT NULL AND c.completion_published_at IS NULL
+        """)
     {
-        await using var command = await CommandAsync($"""
-            WITH item AS (
-                UPDATE portal_link_campaign_items SET status = @status, updated_at = clock_timestamp()
-                WHERE request_id = @request AND status = '{PortalLinkStatus.Pending}'
-                RETURNING campaign_id)
-            UPDATE portal_link_campaigns c
-            SET pending_count = c.pending_count - 1,
-                generated_count = c.generated_count + CASE WHEN @status = '{PortalLinkStatus.Generated}' THEN 1 ELSE 0 END,
-                failed_count = c.failed_count + CASE WHEN @status = '{PortalLinkStatus.Failed}' THEN 1 ELSE 0 END,
-                completed_at = CASE WHEN c.pending_count = 1 AND c.enqueued_at IS NOT NULL AND c.completed_at IS NULL
-                                    THEN clock_timestamp() ELSE c.completed_at END,
-                updated_at = clock_timestamp()
-            FROM item WHERE c.campaign_id = item.campaign_id
-            RETURNING c.campaign_id, c.pending_count = 0 AND c.completed_at IS NOT NULL AND c.completion_published_at IS NULL
-            """, cancellationToken);
-        command.Parameters.AddWithValue("request", requestId);
-        command.Parameters.AddWithValue("status", status);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-            return null;
-        return reader.GetBoolean(1) ? reader.GetGuid(0) : null;
-    }
+        Parameters =
+        {
+            new NpgsqlParameter<Guid> { TypedValue = requestId },
+            new NpgsqlParameter<string> { TypedValue = status },
+        },
+    };
+
+    /// <summary>Reads the row <see cref="RecordOutcomeCommand"/> returns: the campaign when it completed its run.</summary>
+    public static Guid? ReadCompleted(NpgsqlDataReader reader) => reader.GetBoolean(1) ? reader.GetGuid(0) : null;
 
     /// <summary>Starts a new run with the failed items: each gets its next attempt (a new RequestId), pending and not
     /// enqueued, and the counts move from failed to pending in the same transaction. Returns how many.</summary>

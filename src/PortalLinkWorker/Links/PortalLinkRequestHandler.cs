@@ -1,5 +1,5 @@
 using MassTransit;
-using Microsoft.EntityFrameworkCore;
+using Npgsql;
 using Microsoft.Extensions.Options;
 using PortalLinkContracts;
 using PortalLinkWorker.Campaigns;
@@ -9,7 +9,8 @@ using PortalLinkWorker.Upflow;
 namespace PortalLinkWorker.Links;
 
 /// <summary>
-/// validate → record pending → lock the row → call Upflow → save the outcome → commit → publish.
+/// validate → BEGIN, record pending, lock the row and the customer (one round trip) → call Upflow → save the outcome and
+/// COMMIT (one round trip) → publish.
 /// The outcome is saved before it is published and the message is acknowledged after both, so a crash anywhere makes
 /// RabbitMQ redeliver and the redelivery either finishes the work or re-publishes the saved outcome
 /// (docs/design.md lists each crash window). A campaign item's outcome moves its campaign's counts in the same
@@ -17,9 +18,7 @@ namespace PortalLinkWorker.Links;
 /// Both lanes (<see cref="GeneratePortalLinkConsumer"/>, <see cref="GeneratePortalLinkBulkConsumer"/>) run this.
 /// </summary>
 public sealed partial class PortalLinkRequestHandler(
-    PortalLinkDbContext db,
     PortalLinkStore store,
-    CampaignStore campaigns,
     CampaignCompletion completion,
     UpflowClient upflow,
     UpflowProbe probe,
@@ -56,10 +55,16 @@ public sealed partial class PortalLinkRequestHandler(
         }
         catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e))
         {
+            await store.DisposeAsync();
             // PostgreSQL is down or restarting: not this message's fault, and MassTransit's short retries would push it
             // to the error queue. Whatever was not committed is rolled back; the message waits in the queue.
             LogDatabaseUnavailable(logger, e.GetBaseException().Message, databaseOptions.Value.OutagePause.TotalSeconds);
             await HandBackAsync(context, time.GetUtcNow() + databaseOptions.Value.OutagePause);
+        }
+        finally
+        {
+            // Whatever failed with the request's transaction open: it is rolled back before the retry or the redelivery.
+            await store.DisposeAsync();
         }
     }
 
@@ -77,20 +82,16 @@ public sealed partial class PortalLinkRequestHandler(
             return;
         }
 
-        await store.RecordPendingAsync(NewRow(request, problem is null, Now()), ct);
-
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var pending = NewRow(request, problem is null, Now());
         // Never two calls for the same customer at once, in any replica (Upflow asks clients not to work on two entities
         // of one customer at a time): the customer lock is taken with the row's and ends with the transaction, or with
         // the session on a crash.
-        var link = problem is null
-            ? await store.LockWithCustomerAsync(request.RequestId, customerId, ct)
-            : await store.LockAsync(request.RequestId, ct);
+        var link = await store.BeginAsync(pending, lockCustomer: problem is null, ct);
         if (problem is null && link.CustomerId != customerId)
         {
             // The publisher reused a RequestId for another customer: answering with the stored outcome would hand one
             // customer's link to another. The stored request is left as it is.
-            await transaction.CommitAsync(ct);
+            await store.EndAsync(commit: false, keepPending: null, ct);
             var reused = $"RequestId {request.RequestId} was already used for another customer; use a new RequestId for each request.";
             LogInvalid(logger, reused);
             await context.Publish(new PortalLinkFailed(request.RequestId, customerId, PortalLinkFailureReason.InvalidRequest,
@@ -100,7 +101,7 @@ public sealed partial class PortalLinkRequestHandler(
         }
         if (link.IsFinal)
         {
-            await transaction.CommitAsync(ct);
+            await store.EndAsync(commit: false, keepPending: null, ct);
             LogRepublished(logger, link.Status);
             await PublishOutcome(context, link, link.CustomerId);
             return;
@@ -111,32 +112,30 @@ public sealed partial class PortalLinkRequestHandler(
         {
             LogInvalid(logger, problem);
             MarkFailed(link, PortalLinkFailureReason.InvalidRequest, problem);
-            campaignCompleted = await SaveAsync(link, ct);
-            await transaction.CommitAsync(ct);
+            campaignCompleted = await store.CommitAsync(link, ct);
         }
         else
         {
             var (result, paused) = await CallUpflowAsync(request, customerId, lane, cancellation);
             if (paused is not null)
             {
-                // Upflow calls are paused: no outcome. The row stays pending, the message goes back to the queue.
-                await transaction.RollbackAsync(ct);
+                // Upflow calls are paused: no outcome. The row is recorded as pending, the message goes back to the queue.
+                await store.EndAsync(commit: false, keepPending: pending, ct);
                 await HandBackAsync(context, paused.Until);
                 return;
             }
             Apply(link, result!);
             try
             {
-                campaignCompleted = await SaveAsync(link, ct);
-                await transaction.CommitAsync(ct);
+                campaignCompleted = await store.CommitAsync(link, ct);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e))
             {
                 // PostgreSQL went away while Upflow was answering. Handing the message back would ask Upflow again for a
                 // link it has just issued, so the answer is kept and saved as soon as PostgreSQL is back.
-                await transaction.DisposeAsync();
+                await store.DisposeAsync();
                 LogSaveDeferred(logger, e.GetBaseException().Message);
-                (link, campaignCompleted) = await SaveWhenDatabaseIsBackAsync(request.RequestId, result!, ct);
+                (link, campaignCompleted) = await SaveWhenDatabaseIsBackAsync(pending, result!, ct);
             }
         }
 
@@ -151,19 +150,11 @@ public sealed partial class PortalLinkRequestHandler(
             await completion.PublishAsync(campaignId, context, skipLocked: false, context.CancellationToken);
     }
 
-    /// <summary>Saves the row's outcome and, for a campaign item, moves its campaign's counts in the same transaction.
-    /// Returns the campaign this outcome completed, if any.</summary>
-    private async Task<Guid?> SaveAsync(PortalLink link, CancellationToken ct)
-    {
-        await store.SaveAsync(ct);
-        return link.CampaignId is null ? null : await campaigns.RecordOutcomeAsync(link.RequestId, link.Status, ct);
-    }
-
     /// <summary>Saves an answer Upflow has given after the transaction that asked for it was lost with its connection:
     /// a new transaction every <see cref="DatabaseOptions.SaveRetryInterval"/>, for up to
     /// <see cref="DatabaseOptions.OutcomeSaveWait"/>; after that the message goes back to the queue like any other
     /// database failure (and Upflow is asked again). An outcome another delivery saved meanwhile is kept, not overwritten.</summary>
-    private async Task<(PortalLink, Guid?)> SaveWhenDatabaseIsBackAsync(Guid requestId, UpflowResult result, CancellationToken ct)
+    private async Task<(PortalLink, Guid?)> SaveWhenDatabaseIsBackAsync(PortalLink pending, UpflowResult result, CancellationToken ct)
     {
         var giveUpAt = time.GetUtcNow() + databaseOptions.Value.OutcomeSaveWait;
         while (true)
@@ -171,20 +162,18 @@ public sealed partial class PortalLinkRequestHandler(
             await Task.Delay(databaseOptions.Value.SaveRetryInterval, time, ct);
             try
             {
-                db.ChangeTracker.Clear();
-                await using var transaction = await db.Database.BeginTransactionAsync(ct);
-                var link = await store.LockAsync(requestId, ct);
-                Guid? campaignCompleted = null;
-                if (!link.IsFinal)
+                var link = await store.BeginAsync(pending, lockCustomer: false, ct);
+                if (link.IsFinal)
                 {
-                    Apply(link, result);
-                    campaignCompleted = await SaveAsync(link, ct);
+                    await store.EndAsync(commit: false, keepPending: null, ct);
+                    return (link, null);
                 }
-                await transaction.CommitAsync(ct);
-                return (link, campaignCompleted);
+                Apply(link, result);
+                return (link, await store.CommitAsync(link, ct));
             }
             catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e) && time.GetUtcNow() < giveUpAt)
             {
+                await store.DisposeAsync();
                 LogStillUnavailable(logger, e.GetBaseException().Message);
             }
         }
@@ -255,10 +244,15 @@ public sealed partial class PortalLinkRequestHandler(
         consumption.Pause(until);
     }
 
+    /// <summary>A lost or refused connection, or the server shutting down: Npgsql's transient errors, and the
+    /// states a restart ends the sessions with (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now), which
+    /// Npgsql does not count as transient: a restart ends every open session with 57P01.</summary>
     private static bool IsDatabaseUnavailable(Exception e)
     {
         for (var inner = e; inner is not null; inner = inner.InnerException)
-            if (inner is Npgsql.NpgsqlException { IsTransient: true })
+            if (inner is NpgsqlException { IsTransient: true }
+                or PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown
+                    or PostgresErrorCodes.CannotConnectNow })
                 return true;
         return false;
     }

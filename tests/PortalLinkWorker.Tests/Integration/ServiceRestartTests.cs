@@ -111,14 +111,13 @@ public sealed class ServiceRestartTests(WorkerFixture fixture, ITestOutputHelper
         try
         {
             await Task.WhenAll(batch.Select(r => fixture.Bus.Publish(r)));
-            // In flight: the rows are pending and the (slow) Upflow calls are under way.
-            await Eventually.TrueAsync(async () =>
-            {
-                foreach (var request in batch)
-                    if (await fixture.RowAsync(request.RequestId) is null)
-                        return false;
-                return true;
-            }, TimeSpan.FromSeconds(60));
+            // In flight: each request's transaction holds its customer lock while its (slow) Upflow call is under way,
+            // and nothing is saved yet.
+            await Eventually.TrueAsync(async () => Convert.ToInt32(await fixture.ScalarAsync(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()"))
+                >= batch.Count, TimeSpan.FromSeconds(60));
+            foreach (var request in batch)
+                Assert.Null(await fixture.RowAsync(request.RequestId));
 
             var exitCode = await worker.TerminateAsync(TimeSpan.FromSeconds(60));
 

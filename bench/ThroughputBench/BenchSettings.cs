@@ -55,7 +55,7 @@ internal sealed record BenchSettings(
             Repetitions: Int(args, "--repeat") ?? (quick ? 1 : 3),
             Requests: Int(args, "--requests") ?? (quick ? 1_000 : 4_000),
             RequestsAtConcurrency1: quick ? 300 : 500,
-            WarmUpRequests: quick ? 200 : 500,
+            WarmUpRequests: Int(args, "--warm-up") ?? (quick ? 200 : 3_000),
             Concurrencies: Value(args, "--concurrency")?.Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray()
                            ?? (quick ? [32] : [1, 8, 32, 128]),
             NaiveRequests: quick ? 200 : 1_000,

@@ -69,12 +69,23 @@ public static class PortalLinkWorkerServiceExtensions
     {
         // Pooled: a context per message otherwise costs a fresh set of EF Core services each time.
         services.AddDbContextPool<PortalLinkDbContext>((sp, db) =>
-            db.UseNpgsql(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres));
+            db.UseNpgsql(WithPreparedStatements(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres)));
         services.AddScoped<PortalLinkStore>();
         services.AddScoped<CampaignStore>();
         services.AddScoped<CampaignCompletion>();
         services.AddScoped<CampaignStarter>();
         return services;
+    }
+
+    /// <summary>Every link runs the same few statements, so each connection prepares them once (Npgsql's automatic
+    /// preparation) and PostgreSQL stops parsing and planning them per link. A connection string that sets
+    /// <c>Max Auto Prepare</c> itself (e.g. 0 behind a pooler without prepared-statement support) is left alone.</summary>
+    internal static string WithPreparedStatements(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (given.Keys.Cast<string>().Any(k => k.Replace(" ", "").Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)))
+            return connectionString;
+        return new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 20 }.ConnectionString;
     }
 
     public static IServiceCollection AddPortalLinkBus(this IServiceCollection services)

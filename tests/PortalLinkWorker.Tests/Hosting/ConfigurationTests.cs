@@ -60,4 +60,15 @@ public sealed class ConfigurationTests
     [InlineData("amqps://u%40x:p%3Aw@rabbit.example/prod%2Fa", "rabbit.example", 5671, "prod/a", "u@x", "p:w", true)]
     public void RabbitMqAddress_ParsesAmqpUris(string uri, string host, int port, string vhost, string user, string password, bool tls) =>
         Assert.Equal(new RabbitMqAddress(host, (ushort)port, vhost, user, password, tls), RabbitMqAddress.TryParse(uri));
+
+    [Theory]
+    [InlineData("Host=db;Database=portallink", 20)]
+    [InlineData("Host=db;Max Auto Prepare=0", 0)]
+    [InlineData("Host=db;maxautoprepare=5", 5)]
+    public void PreparedStatements_OnByDefault_ConnectionStringWins(string connectionString, int expected)
+    {
+        var effective = new Npgsql.NpgsqlConnectionStringBuilder(PortalLinkWorkerServiceExtensions.WithPreparedStatements(connectionString));
+        Assert.Equal(expected, effective.MaxAutoPrepare);
+        Assert.Equal("db", effective.Host);
+    }
 }

@@ -90,7 +90,7 @@ public sealed class ServiceRestartTests(WorkerFixture fixture, ITestOutputHelper
         // Consumer:ConcurrentMessageLimit = 16. A broker or database restart usually loses none (an answer in hand is
         // saved before anything else is given up: DeferredCancellation, Database:OutcomeSaveWait). Before PostgreSQL's
         // 57P01 (admin shutdown) was classed as "database unavailable" a restart cost 6 calls in one run of four; 0 in
-        // the seven runs since. The bound stays that of a kill.
+        // the eight runs since. The bound stays that of a kill.
         foreach (var (name, _) in injected)
             Assert.InRange(repeatedAfter.GetValueOrDefault(name), 0, 16);
         Assert.Equal(0, repeatedAfter.GetValueOrDefault("no fault"));

@@ -55,7 +55,6 @@ public sealed partial class PortalLinkRequestHandler(
         }
         catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e))
         {
-            await store.DisposeAsync();
             // PostgreSQL is down or restarting: not this message's fault, and MassTransit's short retries would push it
             // to the error queue. Whatever was not committed is rolled back; the message waits in the queue.
             LogDatabaseUnavailable(logger, e.GetBaseException().Message, databaseOptions.Value.OutagePause.TotalSeconds);
@@ -64,7 +63,7 @@ public sealed partial class PortalLinkRequestHandler(
         finally
         {
             // Whatever failed with the request's transaction open: it is rolled back before the retry or the redelivery.
-            await store.DisposeAsync();
+            await store.RollbackIfOpenAsync();
         }
     }
 
@@ -91,7 +90,7 @@ public sealed partial class PortalLinkRequestHandler(
         {
             // The publisher reused a RequestId for another customer: answering with the stored outcome would hand one
             // customer's link to another. The stored request is left as it is.
-            await store.EndAsync(commit: false, keepPending: null, ct);
+            await store.RollbackAsync(keepPending: null, ct);
             var reused = $"RequestId {request.RequestId} was already used for another customer; use a new RequestId for each request.";
             LogInvalid(logger, reused);
             await context.Publish(new PortalLinkFailed(request.RequestId, customerId, PortalLinkFailureReason.InvalidRequest,
@@ -101,7 +100,7 @@ public sealed partial class PortalLinkRequestHandler(
         }
         if (link.IsFinal)
         {
-            await store.EndAsync(commit: false, keepPending: null, ct);
+            await store.RollbackAsync(keepPending: null, ct);
             LogRepublished(logger, link.Status);
             await PublishOutcome(context, link, link.CustomerId);
             return;
@@ -120,7 +119,7 @@ public sealed partial class PortalLinkRequestHandler(
             if (paused is not null)
             {
                 // Upflow calls are paused: no outcome. The row is recorded as pending, the message goes back to the queue.
-                await store.EndAsync(commit: false, keepPending: pending, ct);
+                await store.RollbackAsync(keepPending: pending, ct);
                 await HandBackAsync(context, paused.Until);
                 return;
             }
@@ -133,7 +132,7 @@ public sealed partial class PortalLinkRequestHandler(
             {
                 // PostgreSQL went away while Upflow was answering. Handing the message back would ask Upflow again for a
                 // link it has just issued, so the answer is kept and saved as soon as PostgreSQL is back.
-                await store.DisposeAsync();
+                await store.RollbackIfOpenAsync();
                 LogSaveDeferred(logger, e.GetBaseException().Message);
                 (link, campaignCompleted) = await SaveWhenDatabaseIsBackAsync(pending, result!, ct);
             }
@@ -165,7 +164,7 @@ public sealed partial class PortalLinkRequestHandler(
                 var link = await store.BeginAsync(pending, lockCustomer: false, ct);
                 if (link.IsFinal)
                 {
-                    await store.EndAsync(commit: false, keepPending: null, ct);
+                    await store.RollbackAsync(keepPending: null, ct);
                     return (link, null);
                 }
                 Apply(link, result);
@@ -173,7 +172,7 @@ public sealed partial class PortalLinkRequestHandler(
             }
             catch (Exception e) when (!ct.IsCancellationRequested && IsDatabaseUnavailable(e) && time.GetUtcNow() < giveUpAt)
             {
-                await store.DisposeAsync();
+                await store.RollbackIfOpenAsync();
                 LogStillUnavailable(logger, e.GetBaseException().Message);
             }
         }

@@ -11,7 +11,7 @@ namespace PortalLinkWorker.Persistence;
 /// <see cref="BeginAsync"/> (BEGIN, record the request as pending unless its RequestId is known, lock its row, lock its
 /// customer) and <see cref="CommitAsync"/> (save the outcome, move the campaign's counts, COMMIT). The transaction is
 /// plain SQL sent in the same batches, not an <c>NpgsqlTransaction</c>, which would cost a round trip of its own for the
-/// COMMIT. A transaction left open by a failure is rolled back by <see cref="DisposeAsync"/>.
+/// COMMIT. A transaction left open by a failure is rolled back by <see cref="RollbackIfOpenAsync"/>.
 /// </summary>
 public sealed class PortalLinkStore(PortalLinkDbContext db) : IAsyncDisposable
 {
@@ -27,7 +27,7 @@ public sealed class PortalLinkStore(PortalLinkDbContext db) : IAsyncDisposable
 
     /// <summary>
     /// Opens the request's transaction and returns its row, locked until <see cref="CommitAsync"/> or
-    /// <see cref="EndAsync"/>: a second copy of the same request waits (at the insert or the row lock) until the first one's
+    /// <see cref="RollbackAsync"/>: a second copy of the same request waits (at the insert or the row lock) until the first one's
     /// transaction ends, then sees its outcome, so two copies never both call Upflow. With <paramref name="lockCustomer"/>
     /// a transaction-scoped advisory lock on the customer follows: a request for the same customer, in this process or
     /// another replica, waits until this transaction ends, or the session does on a crash. Always row first, then
@@ -109,14 +109,14 @@ public sealed class PortalLinkStore(PortalLinkDbContext db) : IAsyncDisposable
         return completed;
     }
 
-    /// <summary>Ends the transaction without an outcome: commits (nothing was changed but the pending row) or rolls back.
-    /// After a rollback <paramref name="keepPending"/>, when given, is recorded on its own, so a request that waits in the
-    /// queue is visible as <c>pending</c>.</summary>
-    public async Task EndAsync(bool commit, PortalLink? keepPending, CancellationToken cancellationToken)
+    /// <summary>Ends the transaction without an outcome (nothing of it is kept). <paramref name="keepPending"/>, when given,
+    /// is then recorded on its own in the same round trip, so a request that waits in the queue is visible as
+    /// <c>pending</c>.</summary>
+    public async Task RollbackAsync(PortalLink? keepPending, CancellationToken cancellationToken)
     {
         var connection = _inTransaction ?? throw new InvalidOperationException("No request transaction is open.");
         await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(commit ? "COMMIT" : "ROLLBACK"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("ROLLBACK"));
         if (keepPending is not null)
             batch.BatchCommands.Add(InsertPending(keepPending));
         await batch.ExecuteNonQueryAsync(cancellationToken);
@@ -124,8 +124,8 @@ public sealed class PortalLinkStore(PortalLinkDbContext db) : IAsyncDisposable
     }
 
     /// <summary>Rolls back a transaction a failure left open, or drops the connection when that fails too (PostgreSQL
-    /// then rolls it back with the session).</summary>
-    public async ValueTask DisposeAsync()
+    /// then rolls it back with the session). Does nothing when no transaction is open.</summary>
+    public async Task RollbackIfOpenAsync()
     {
         if (_inTransaction is not { } connection)
             return;
@@ -140,6 +140,8 @@ public sealed class PortalLinkStore(PortalLinkDbContext db) : IAsyncDisposable
             await connection.CloseAsync();
         }
     }
+
+    public async ValueTask DisposeAsync() => await RollbackIfOpenAsync();
 
     private static NpgsqlBatchCommand InsertPending(PortalLink link) => new("""
         INSERT INTO portal_links (request_id, customer_id, status, campaign_id, expires_in, frame_ancestors, created_at, updated_at)

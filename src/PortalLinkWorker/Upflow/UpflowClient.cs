@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -91,10 +92,19 @@ public sealed partial class UpflowClient(
         using (response)
         {
             var status = (int)response.StatusCode;
-            var text = await ReadBoundedAsync(response.Content, cancellationToken);
-            if (response.IsSuccessStatusCode)
-                return ReadIssued(text, status, expiresIn, calledAt);
-            return Classify(response.StatusCode, status, QuoteError(text));
+            // A pooled buffer: a new 64 KB array per call was most of what the worker allocated per link.
+            var buffer = ArrayPool<byte>.Shared.Rent(MaxResponseBytes);
+            try
+            {
+                var answer = await ReadBoundedAsync(response.Content, buffer.AsMemory(0, MaxResponseBytes), cancellationToken);
+                return response.IsSuccessStatusCode
+                    ? ReadIssued(answer, status, expiresIn, calledAt)
+                    : Classify(response.StatusCode, status, QuoteError(answer));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
@@ -120,17 +130,12 @@ public sealed partial class UpflowClient(
         }
     }
 
-    private UpflowResult ReadIssued(string text, int status, int expiresIn, DateTimeOffset calledAt)
+    private UpflowResult ReadIssued(ReadOnlyMemory<byte> body, int status, int expiresIn, DateTimeOffset calledAt)
     {
-        JsonElement root;
-        try
-        {
-            root = JsonDocument.Parse(text).RootElement;
-        }
-        catch (JsonException)
-        {
+        using var document = ParseOrNull(body);
+        if (document is null)
             return Unreadable(status, "a body that is not JSON");
-        }
+        var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
             return Unreadable(status, $"a JSON {root.ValueKind} instead of an object");
 
@@ -161,36 +166,48 @@ public sealed partial class UpflowClient(
     private static UpflowResult.Refused Unreadable(int status, string what) =>
         new(PortalLinkFailureReason.UpflowUnavailable, $"Upflow answered {status} with {what}; no link could be read.", status);
 
-    private static async Task<string> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
+    /// <summary>Reads the body into <paramref name="buffer"/>, at most its length (a longer body is cut and then fails to
+    /// parse), and returns the part read.</summary>
+    private static async Task<ReadOnlyMemory<byte>> ReadBoundedAsync(
+        HttpContent content, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        var buffer = new byte[MaxResponseBytes];
         var total = 0;
         int read;
-        while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
+        while (total < buffer.Length && (read = await stream.ReadAsync(buffer[total..], cancellationToken)) > 0)
             total += read;
-        return Encoding.UTF8.GetString(buffer, 0, total);
+        return buffer[..total];
     }
 
-    /// <summary>Quotes Upflow's own <c>message</c> (or <c>error</c>) from an error body, cleaned and bounded.</summary>
-    private static string? QuoteError(string text)
+    /// <summary>The body as a JSON document (a UTF-8 byte-order mark skipped), or null when it is not JSON.</summary>
+    private static JsonDocument? ParseOrNull(ReadOnlyMemory<byte> body)
     {
+        if (body.Span.StartsWith(Encoding.UTF8.Preamble))
+            body = body[Encoding.UTF8.Preamble.Length..];
         try
         {
-            var root = JsonDocument.Parse(text).RootElement;
-            if (root.ValueKind == JsonValueKind.Object)
-                foreach (var name in (ReadOnlySpan<string>)["message", "error"])
-                    if (root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
-                    {
-                        var message = new string(value.GetString()!.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
-                        // An error message could name a portal URL, which is a bearer credential.
-                        message = UrlPattern().Replace(message, "[url]");
-                        return message.Length > MaxQuotedErrorLength ? message[..MaxQuotedErrorLength] + "…" : message;
-                    }
+            return JsonDocument.Parse(body);
         }
         catch (JsonException)
         {
+            return null;
         }
+    }
+
+    /// <summary>Quotes Upflow's own <c>message</c> (or <c>error</c>) from an error body, cleaned and bounded.</summary>
+    private static string? QuoteError(ReadOnlyMemory<byte> body)
+    {
+        using var document = ParseOrNull(body);
+        if (document?.RootElement is not { ValueKind: JsonValueKind.Object } root)
+            return null;
+        foreach (var name in (ReadOnlySpan<string>)["message", "error"])
+            if (root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
+            {
+                var message = new string(value.GetString()!.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
+                // An error message could name a portal URL, which is a bearer credential.
+                message = UrlPattern().Replace(message, "[url]");
+                return message.Length > MaxQuotedErrorLength ? message[..MaxQuotedErrorLength] + "…" : message;
+            }
         return null;
     }
 

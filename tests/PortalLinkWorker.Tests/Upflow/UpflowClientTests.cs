@@ -28,6 +28,12 @@ public sealed class UpflowClientTests
         }
     }
 
+    private sealed class FixedBytes(byte[] body) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(body) });
+    }
+
     private sealed class Unreachable(Exception error) : HttpMessageHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
@@ -104,6 +110,29 @@ public sealed class UpflowClientTests
             await Client(new FixedAnswer(HttpStatusCode.OK, body)).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
         Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, refused.Reason);
         Assert.Contains(expected, refused.Message);
+    }
+
+    [Fact]
+    public async Task Create_AnswerWithByteOrderMark_IsRead()
+    {
+        var body = Encoding.UTF8.GetPreamble().Concat(Encoding.UTF8.GetBytes("""{"url":"https://portal.test/p/bom"}""")).ToArray();
+        var issued = Assert.IsType<UpflowResult.Issued>(
+            await Client(new FixedBytes(body)).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
+        Assert.Equal("https://portal.test/p/bom", issued.Url);
+    }
+
+    [Theory]
+    [InlineData(60_000, true)]
+    [InlineData(70_000, false)]
+    public async Task Create_AnswerOver64KB_IsCutAndNotRead(int padding, bool readable)
+    {
+        // Valid JSON either way; only the one over the 64 KB bound is cut, and then it is no JSON.
+        var body = Encoding.UTF8.GetBytes("{\"url\":\"https://portal.test/p/big\"," + new string(' ', padding) + "\"x\":1}");
+        var result = await Client(new FixedBytes(body)).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None);
+        if (readable)
+            Assert.Equal("https://portal.test/p/big", Assert.IsType<UpflowResult.Issued>(result).Url);
+        else
+            Assert.Contains("not JSON", Assert.IsType<UpflowResult.Refused>(result).Message);
     }
 
     [Fact]

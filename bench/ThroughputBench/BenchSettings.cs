@@ -9,6 +9,7 @@ internal sealed record BenchSettings(
     int Requests,
     int RequestsAtConcurrency1,
     int WarmUpRequests,
+    int WarmUpSeconds,
     int[] Concurrencies,
     int NaiveRequests,
     int MemoryRequests,
@@ -56,6 +57,7 @@ internal sealed record BenchSettings(
             Requests: Int(args, "--requests") ?? (quick ? 1_000 : 4_000),
             RequestsAtConcurrency1: quick ? 300 : 500,
             WarmUpRequests: Int(args, "--warm-up") ?? (quick ? 200 : 3_000),
+            WarmUpSeconds: Int(args, "--warm-up-seconds") ?? (quick ? 0 : 15),
             Concurrencies: Value(args, "--concurrency")?.Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray()
                            ?? (quick ? [32] : [1, 8, 32, 128]),
             NaiveRequests: quick ? 200 : 1_000,

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using ThroughputBench;
 
 // dotnet run -c Release --project bench/ThroughputBench -- [--quick] [--memory|--no-memory] [--only worker,bare,two,naive,parts,memory]
-//     [--repeat R] [--requests N] [--warm-up N] [--concurrency 1,8,32,128] [--memory-requests N] [--worker-log-level Information]
+//     [--repeat R] [--requests N] [--warm-up N] [--warm-up-seconds S] [--concurrency 1,8,32,128] [--memory-requests N] [--worker-log-level Information]
 //     [--worker-env KEY=VALUE]... [--worker-dll path/to/PortalLinkWorker.dll] [--name throughput]
 if (args.Length >= 2 && args[0] == "--role")
 {

@@ -54,6 +54,7 @@ internal static class Report
                 settings.Requests,
                 settings.RequestsAtConcurrency1,
                 settings.WarmUpRequests,
+                settings.WarmUpSeconds,
                 settings.Concurrencies,
                 settings.NaiveRequests,
                 memoryRequests = settings.Memory ? settings.MemoryRequests : (int?)null,
@@ -136,7 +137,7 @@ internal static class Report
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"Simulator latency {settings.LatencyMs} ms, no rate limit; worker `Upflow:MaxRequestsPerSecond=0`, log level {settings.WorkerLogLevel}{workerEnvironment}; " +
-            $"N = {settings.Requests} per end-to-end run ({settings.RequestsAtConcurrency1} at c=1) after {settings.WarmUpRequests} warm-up requests; " +
+            $"N = {settings.Requests} per end-to-end run ({settings.RequestsAtConcurrency1} at c=1) after a warm-up of at least {settings.WarmUpRequests} requests and {settings.WarmUpSeconds} s; " +
             $"median of {settings.Repetitions} run(s). c=C: `Consumer:ConcurrentMessageLimit` = `Upflow:MaxConcurrentRequests` = C, " +
             $"`Consumer:PrefetchCount` = 2C; defaults: 16 / 5 / 32.");
         sb.AppendLine();

@@ -125,10 +125,17 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
         int requests, int repetition, bool memory)
     {
         var runTag = Guid.NewGuid().ToString("N")[..8];
-        var warmUp = settings.WarmUpRequests;
-        var warm = await PublishAndWaitAsync(Batch($"{runTag}w", warmUp), sampler: null);
-        if (!warm.Completed)
-            return Failed(scenario, label, repetition, requests, $"warm-up: {warm.Tracker.Count}/{warmUp} outcomes. {Tail(measured)}");
+        // At least WarmUpRequests and at least WarmUpSeconds: tiered compilation promotes hot methods in the background
+        // for a while after they are first called, longer when the CPU is busy, so the time counts more than the number.
+        var warmUp = 0;
+        var warmStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (var round = 0; round == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(warmStarted).TotalSeconds < settings.WarmUpSeconds; round++)
+        {
+            var warm = await PublishAndWaitAsync(Batch($"{runTag}w{round}", settings.WarmUpRequests), sampler: null);
+            if (!warm.Completed)
+                return Failed(scenario, label, repetition, requests, $"warm-up: {warm.Tracker.Count}/{settings.WarmUpRequests} outcomes. {Tail(measured)}");
+            warmUp += settings.WarmUpRequests;
+        }
         await env.ResetSimulatorAsync();
         // Lets the JIT's background recompilations queued by the warm-up finish outside the window.
         await Task.Delay(TimeSpan.FromSeconds(1));

@@ -36,8 +36,8 @@ public static class PortalLinkOperationsExtensions
     }
 
     /// <summary>
-    /// Metrics: our own meter (<see cref="WorkerMeter.Name"/>), MassTransit's, HttpClient's, ASP.NET Core's, Npgsql's and
-    /// the runtime's, scraped at <c>/metrics</c>. Traces: MassTransit (which carries the trace context in message headers,
+    /// Metrics: our own meter (<see cref="WorkerMeter.Name"/>), ASP.NET Core's and the runtime's, plus MassTransit's,
+    /// HttpClient's and Npgsql's when <see cref="TelemetryOptions.LibraryMetrics"/> is on, scraped at <c>/metrics</c>. Traces: MassTransit (which carries the trace context in message headers,
     /// so a request's trace runs from the publisher through the Upflow call to the published event), HttpClient and
     /// Npgsql. Both go to an OTLP collector only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the OpenTelemetry SDK's
     /// usual variables apply: <c>OTEL_EXPORTER_OTLP_PROTOCOL</c>, <c>OTEL_SERVICE_NAME</c>, …).
@@ -45,16 +45,17 @@ public static class PortalLinkOperationsExtensions
     public static IHostApplicationBuilder AddPortalLinkTelemetry(this IHostApplicationBuilder builder)
     {
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var libraryMetrics = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>()?.LibraryMetrics == true;
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? ServiceName,
                 serviceInstanceId: Environment.MachineName))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(WorkerMeter.Name, MassTransitSource)
-                    .AddHttpClientInstrumentation()
+                if (libraryMetrics)
+                    metrics.AddMeter(MassTransitSource).AddHttpClientInstrumentation().AddNpgsqlInstrumentation();
+                metrics.AddMeter(WorkerMeter.Name)
                     .AddAspNetCoreInstrumentation()
                     .AddRuntimeInstrumentation()
-                    .AddNpgsqlInstrumentation()
                     // No cached scrape: a scraper every few seconds costs little, and a cached one hides a counter's move.
                     .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
                 if (otlp)

@@ -21,6 +21,7 @@ public static partial class SettingsValidation
         (ConsumerOptions.Section, typeof(ConsumerOptions)),
         (DatabaseOptions.Section, typeof(DatabaseOptions)),
         (LoggingOptions.Section, typeof(LoggingOptions)),
+        (TelemetryOptions.Section, typeof(TelemetryOptions)),
     ];
 
     /// <summary>Validates every section of <paramref name="configuration"/> on a service provider of its own (the host's

@@ -11,13 +11,15 @@ namespace PortalLinkWorker.Tests.Integration;
 [Trait("Category", "Integration")]
 public sealed partial class MetricsEndpointTests(WorkerFixture fixture)
 {
-    [Fact]
-    public async Task Scrape_CountersMoveWithARun()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Scrape_CountersMoveWithARun(bool libraryMetrics)
     {
         await fixture.StopWorkerAsync();
         try
         {
-            await ScrapeAroundARunAsync();
+            await ScrapeAroundARunAsync(libraryMetrics);
         }
         finally
         {
@@ -25,10 +27,13 @@ public sealed partial class MetricsEndpointTests(WorkerFixture fixture)
         }
     }
 
-    private async Task ScrapeAroundARunAsync()
+    private async Task ScrapeAroundARunAsync(bool libraryMetrics)
     {
         var url = $"http://127.0.0.1:{FreePort()}";
-        await using var worker = WorkerProcess.Start(new Dictionary<string, string>(fixture.WorkerSettings) { ["Urls"] = url });
+        var settings = new Dictionary<string, string>(fixture.WorkerSettings) { ["Urls"] = url };
+        if (libraryMetrics)
+            settings["Telemetry__LibraryMetrics"] = "true";
+        await using var worker = WorkerProcess.Start(settings);
         using var http = new HttpClient { BaseAddress = new Uri(url) };
         await Eventually.TrueAsync(async () =>
         {
@@ -70,9 +75,11 @@ public sealed partial class MetricsEndpointTests(WorkerFixture fixture)
         Assert.True(Moved("portallink_links_failed_total{campaign=\"false\",reason=\"CustomerNotFound\"}") >= 1, Describe(before, after));
         Assert.True(Moved("portallink_upflow_call_duration_seconds_count{status=\"200\"}") >= generated.Count, Describe(before, after));
         Assert.True(Moved("portallink_upflow_call_duration_seconds_count{status=\"404\"}") >= 1, Describe(before, after));
-        // MassTransit's and HttpClient's own instruments are there too.
-        Assert.Contains(after.Keys, k => k.StartsWith("messaging_masstransit_consume_", StringComparison.Ordinal));
-        Assert.Contains(after.Keys, k => k.StartsWith("http_client_request_duration_seconds_count", StringComparison.Ordinal));
+        // MassTransit's, HttpClient's and Npgsql's own instruments only when asked for (Telemetry:LibraryMetrics).
+        string[] libraries = ["messaging_masstransit_consume_", "http_client_request_duration_seconds_count", "db_client_"];
+        foreach (var prefix in libraries)
+            Assert.Equal(libraryMetrics, after.Keys.Any(k => k.StartsWith(prefix, StringComparison.Ordinal)));
+        Assert.Contains(after.Keys, k => k.StartsWith("process_runtime_dotnet_gc_", StringComparison.Ordinal) || k.StartsWith("dotnet_gc_", StringComparison.Ordinal));
         Assert.Contains(after.Keys, k => k.StartsWith("portallink_upflow_paused{", StringComparison.Ordinal));
         Assert.Contains(after.Keys, k => k.StartsWith("portallink_upflow_effective_rate", StringComparison.Ordinal));
         Assert.Contains(after.Keys, k => k.StartsWith("portallink_campaigns_running", StringComparison.Ordinal));

@@ -42,6 +42,9 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public string SimulatorUrl { get; private set; } = "";
     public HttpClient Simulator { get; } = new();
     public ChildProcess SimulatorProcess => _simulatorProcess!;
+
+    /// <summary>PostgreSQL's <c>max_connections</c>, read at start.</summary>
+    public int MaxConnections { get; private set; } = 100;
     public IBus Bus => _observer!;
 
     /// <summary>This checkout's worker, or another build (<c>--worker-dll</c>: a "before" to compare with).</summary>
@@ -57,6 +60,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         foreach (var dll in new[] { env.WorkerDll, env.SimulatorDll })
             if (!File.Exists(dll))
                 throw new FileNotFoundException($"Build first (dotnet build -c {configuration} bench/ThroughputBench): missing", dll);
+        await env.ReadMaxConnectionsAsync();
         await env.StartSimulatorAsync();
         await env.StartObserverAsync();
         env._amqp = await new ConnectionFactory { Uri = new Uri(settings.RabbitMq) }.CreateConnectionAsync("perf-bench-admin");
@@ -212,6 +216,20 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         return connection;
     }
 
+    private async Task ReadMaxConnectionsAsync()
+    {
+        await using var admin = new NpgsqlConnection(AdminConnection);
+        await admin.OpenAsync();
+        await using var show = new NpgsqlCommand("SHOW max_connections", admin);
+        MaxConnections = int.Parse((string)(await show.ExecuteScalarAsync())!, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Each worker's Npgsql pool (<c>Maximum Pool Size</c>) when <paramref name="processes"/> share the server:
+    /// Npgsql's default of 100, or less so that all of them fit in <c>max_connections</c> with 10 left for the bench
+    /// (an in-flight message holds a connection, so two workers at c=128 would otherwise take all 100 of a default
+    /// server and the bench's row count is refused with 53300).</summary>
+    public int WorkerPoolSize(int processes) => Math.Min(100, (MaxConnections - 10) / processes);
+
     /// <summary>Rows of portal_links by status.</summary>
     public static async Task<Dictionary<string, long>> RowsByStatusAsync(string connection)
     {
@@ -240,11 +258,12 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     /// <summary>A worker process as an operator runs it: its own build output and appsettings.json, settings from
     /// environment variables, the shipped log configuration unless <c>--worker-log-level</c> says otherwise.</summary>
-    public ChildProcess StartWorker(string name, string database, WorkerConfig config)
+    public ChildProcess StartWorker(string name, string database, WorkerConfig config, int processes)
     {
         var environment = new Dictionary<string, string>
         {
-            ["ConnectionStrings__Postgres"] = database,
+            ["ConnectionStrings__Postgres"] =
+                new NpgsqlConnectionStringBuilder(database) { MaxPoolSize = WorkerPoolSize(processes) }.ConnectionString,
             ["ConnectionStrings__RabbitMq"] = _settings.RabbitMq,
             ["Upflow__BaseUrl"] = $"{SimulatorUrl}/v1",
             ["Upflow__ApiKey"] = UpflowCall.ApiKey,

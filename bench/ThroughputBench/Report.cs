@@ -139,7 +139,8 @@ internal static class Report
             $"Simulator latency {settings.LatencyMs} ms, no rate limit; worker `Upflow:MaxRequestsPerSecond=0`, log level {settings.WorkerLogLevel}{workerEnvironment}; " +
             $"N = {settings.Requests} per end-to-end run ({settings.RequestsAtConcurrency1} at c=1) after a warm-up of at least {settings.WarmUpRequests} requests and {settings.WarmUpSeconds} s; " +
             $"median of {settings.Repetitions} run(s). c=C: `Consumer:ConcurrentMessageLimit` = `Upflow:MaxConcurrentRequests` = C, " +
-            $"`Consumer:PrefetchCount` = 2C; defaults: 16 / 5 / 32.");
+            $"`Consumer:PrefetchCount` = 2C; defaults: 16 / 5 / 32. Each worker's Npgsql `Maximum Pool Size` = min(100, " +
+            $"(PostgreSQL max_connections − 10) ÷ processes) (`poolSize` in the JSON).");
         sb.AppendLine();
         sb.AppendLine("| scenario | config | processes | N | ok runs | links/s (ops/s) | core-ms per link | CPU-s per 1,000 | peak RSS MB | simulator core-ms per link | machine busy cores |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");

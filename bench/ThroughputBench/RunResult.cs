@@ -9,6 +9,9 @@ internal sealed record RunResult
     public int? PrefetchCount { get; init; }
     public int? UpflowConcurrency { get; init; }
     public int Processes { get; init; } = 1;
+
+    /// <summary>Each worker's Npgsql <c>Maximum Pool Size</c> (worker runs only).</summary>
+    public int? PoolSize { get; init; }
     public int Repetition { get; init; }
     public int Requests { get; init; }
     public double Seconds { get; init; }

@@ -27,7 +27,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
             // One after the other: the first one migrates the fresh database before the second starts.
             for (var i = 0; i < processes; i++)
             {
-                workers.Add(env.StartWorker($"worker{i + 1}", database, config));
+                workers.Add(env.StartWorker($"worker{i + 1}", database, config, processes));
                 await env.WaitForConsumersAsync(BenchEnvironment.WorkerQueue, i + 1, [.. workers], StartTimeout);
             }
             var result = await MeasureAsync(scenario, config.Label, workers, database, requests, repetition, memory);
@@ -37,6 +37,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
                 PrefetchCount = config.PrefetchCount,
                 UpflowConcurrency = config.MaxConcurrentRequests,
                 Processes = processes,
+                PoolSize = env.WorkerPoolSize(processes),
             };
         }
         finally

@@ -316,12 +316,17 @@ docker_up() {
   done
 }
 
-# $@: how to run rabbitmqctl (natively, or inside the compose container).
+# $@: how to run rabbitmqctl (natively, or inside the compose container). The tests' virtual host and the
+# benchmarks' (each bench purges its queues on a vhost of its own).
 rabbit_test_vhost() {
-  "$@" -q list_vhosts 2>/dev/null | grep -qx "$TEST_VHOST" && return 0
-  say "creating RabbitMQ virtual host $TEST_VHOST for the tests"
-  "$@" -q add_vhost "$TEST_VHOST" >/dev/null || die "rabbitmqctl add_vhost $TEST_VHOST failed"
-  "$@" -q set_permissions -p "$TEST_VHOST" guest '.*' '.*' '.*' >/dev/null || die "rabbitmqctl set_permissions failed"
+  local vhost existing
+  existing="$("$@" -q list_vhosts 2>/dev/null || true)"
+  for vhost in "$TEST_VHOST" portallink-bench portallink-perf; do
+    grep -qx "$vhost" <<<"$existing" && continue
+    say "creating RabbitMQ virtual host $vhost"
+    "$@" -q add_vhost "$vhost" >/dev/null || die "rabbitmqctl add_vhost $vhost failed"
+    "$@" -q set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null || die "rabbitmqctl set_permissions -p $vhost failed"
+  done
 }
 
 docker_down() {

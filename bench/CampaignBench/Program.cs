@@ -106,13 +106,26 @@ try
     var settings = Settings(database);
     await using (var worker = ChildProcess.Start(workerDll, [], settings))
     {
-        // Ready when a first live request has its outcome (schema migrated, bus up, JIT warm).
-        var warm = new GeneratePortalLink(Guid.NewGuid(), $"external:warm-{Guid.NewGuid():N}");
-        liveSent[warm.RequestId] = Stopwatch.GetTimestamp();
-        await observer.Publish(warm);
+        // Ready when a warm-up request has its outcome (schema migrated, bus up, JIT warm). One every 2 s until then: on a
+        // fresh virtual host no queue is bound to the exchange until the worker's bus is up, and RabbitMQ drops what it
+        // cannot route (a single warm-up request was lost that way and the campaign started against a cold worker).
         var readyBy = Stopwatch.GetTimestamp();
-        while (liveSent.ContainsKey(warm.RequestId) && Stopwatch.GetElapsedTime(readyBy) < TimeSpan.FromSeconds(60))
-            await Task.Delay(100);
+        var warmIds = new List<Guid>();
+        bool Warm() => warmIds.Any(id => !liveSent.ContainsKey(id));
+        while (!Warm() && Stopwatch.GetElapsedTime(readyBy) < TimeSpan.FromSeconds(60))
+        {
+            var warm = new GeneratePortalLink(Guid.NewGuid(), $"external:warm-{Guid.NewGuid():N}");
+            warmIds.Add(warm.RequestId);
+            liveSent[warm.RequestId] = Stopwatch.GetTimestamp();
+            await observer.Publish(warm);
+            var published = Stopwatch.GetTimestamp();
+            while (!Warm() && Stopwatch.GetElapsedTime(published) < TimeSpan.FromSeconds(2))
+                await Task.Delay(100);
+        }
+        if (!Warm())
+            throw new InvalidOperationException($"The worker answered no warm-up request within 60 s. Its output:\n{worker.Output}");
+        foreach (var id in warmIds)
+            liveSent.TryRemove(id, out _);
         liveLatency.Clear();
 
         var csv = Path.Combine(tmp.FullName, "campaign.csv");

@@ -12,7 +12,8 @@ namespace ThroughputBench;
 /// Consume a GeneratePortalLink (MassTransit's JSON envelope, manual ack, prefetch and dispatch concurrency C) → INSERT
 /// the pending row → POST to the simulator → UPDATE the row with url and expiry → publish PortalLinkGenerated in
 /// MassTransit's envelope with publisher confirms → ack. No validation, rate budget, EF Core, row lock, resilience
-/// pipeline or logging. Runs until SIGTERM.
+/// pipeline or logging. <c>--upflow-concurrency U</c> (default C) lets at most U simulator calls out at once, as the
+/// worker's <c>Upflow:MaxConcurrentRequests</c> does (the shipped defaults: 16 messages, 5 calls). Runs until SIGTERM.
 /// </summary>
 internal static class BareLoop
 {
@@ -28,6 +29,8 @@ internal static class BareLoop
     {
         var concurrency = BenchSettings.Int(args, "--concurrency") ?? 16;
         var prefetch = BenchSettings.Int(args, "--prefetch") ?? concurrency;
+        var upflowConcurrency = BenchSettings.Int(args, "--upflow-concurrency") ?? concurrency;
+        using var calls = new SemaphoreSlim(upflowConcurrency);
         await using var database = NpgsqlDataSource.Create(BenchSettings.Value(args, "--postgres")!);
         using var upflow = new UpflowCall(BenchSettings.Value(args, "--simulator")!);
 
@@ -51,7 +54,7 @@ internal static class BareLoop
         {
             try
             {
-                await HandleAsync(delivery.Body, database, upflow, publish);
+                await HandleAsync(delivery.Body, database, upflow, calls, publish);
                 await consume.BasicAckAsync(delivery.DeliveryTag, false);
             }
             catch (Exception e)
@@ -62,7 +65,7 @@ internal static class BareLoop
             }
         };
         await consume.BasicConsumeAsync(Queue, autoAck: false, consumer);
-        Console.WriteLine($"READY concurrency {concurrency}, prefetch {prefetch}");
+        Console.WriteLine($"READY concurrency {concurrency}, prefetch {prefetch}, Upflow calls {upflowConcurrency}");
 
         var stop = new TaskCompletionSource();
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
@@ -76,7 +79,8 @@ internal static class BareLoop
         return 0;
     }
 
-    private static async Task HandleAsync(ReadOnlyMemory<byte> body, NpgsqlDataSource database, UpflowCall upflow, IChannel publish)
+    private static async Task HandleAsync(ReadOnlyMemory<byte> body, NpgsqlDataSource database, UpflowCall upflow, SemaphoreSlim calls,
+        IChannel publish)
     {
         Guid requestId;
         string customerId;
@@ -102,7 +106,16 @@ internal static class BareLoop
             await insert.ExecuteNonQueryAsync();
         }
 
-        var url = await upflow.CreatePortalLinkAsync(customerId, expiresIn);
+        string url;
+        await calls.WaitAsync();
+        try
+        {
+            url = await upflow.CreatePortalLinkAsync(customerId, expiresIn);
+        }
+        finally
+        {
+            calls.Release();
+        }
         var generatedAt = DateTimeOffset.UtcNow;
         var expiresAt = generatedAt.AddSeconds(expiresIn);
 

@@ -78,8 +78,10 @@ await using (var env = await BenchEnvironment.StartAsync(settings, repository))
         }
         if (settings.Runs("worker"))
             await Run(() => runner.RunWorkerAsync("worker", WorkerConfig.Defaults, 1, settings.Requests, rep), "worker defaults");
-        if (settings.Runs("bare") && !settings.Concurrencies.Contains(BenchSettings.DefaultConcurrentMessageLimit))
-            await Run(() => runner.RunBareLoopAsync(BenchSettings.DefaultConcurrentMessageLimit, settings.Requests, rep), "bare c=16");
+        // The defaults' yardstick: the bare loop with the same 16 messages and 5 Upflow calls at once.
+        if (settings.Runs("bare"))
+            await Run(() => runner.RunBareLoopAsync(BenchSettings.DefaultConcurrentMessageLimit, settings.Requests, rep,
+                BenchSettings.DefaultMaxConcurrentRequests, WorkerConfig.Defaults.Label), "bare defaults");
     }
 
     var best = Report.BestConfig(results, settings);

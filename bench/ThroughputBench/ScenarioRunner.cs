@@ -47,10 +47,13 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
         }
     }
 
-    /// <summary>The bare loop at concurrency C (prefetch 2C, as the worker at C), end to end.</summary>
-    public async Task<RunResult> RunBareLoopAsync(int concurrency, int requests, int repetition)
+    /// <summary>The bare loop at concurrency C (prefetch 2C, as the worker at C), end to end; at most
+    /// <paramref name="upflowConcurrency"/> simulator calls at once (default C), as the worker's defaults allow 5.</summary>
+    public async Task<RunResult> RunBareLoopAsync(int concurrency, int requests, int repetition, int? upflowConcurrency = null,
+        string? label = null)
     {
-        var label = $"c={concurrency}";
+        var calls = upflowConcurrency ?? concurrency;
+        label ??= $"c={concurrency}";
         Log($"bare loop {label} #{repetition}: {requests} requests");
         await env.ResetAsync();
         var database = await env.CreateDatabaseAsync(withTable: true);
@@ -59,12 +62,12 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
         {
             loops.Add(ChildProcess.StartSelf("bare-loop",
             [
-                "--role", "bare-loop", "--concurrency", $"{concurrency}", "--prefetch", $"{2 * concurrency}",
+                "--role", "bare-loop", "--concurrency", $"{concurrency}", "--prefetch", $"{2 * concurrency}", "--upflow-concurrency", $"{calls}",
                 "--postgres", database, "--rabbitmq", settings.RabbitMq, "--simulator", env.SimulatorUrl,
             ], env.LogDirectory));
             await env.WaitForConsumersAsync(BareLoop.Queue, 1, [.. loops], StartTimeout);
             var result = await MeasureAsync("bare", label, loops, database, requests, repetition, memory: false);
-            return result with { Concurrency = concurrency, PrefetchCount = 2 * concurrency, UpflowConcurrency = concurrency };
+            return result with { Concurrency = concurrency, PrefetchCount = 2 * concurrency, UpflowConcurrency = calls };
         }
         finally
         {

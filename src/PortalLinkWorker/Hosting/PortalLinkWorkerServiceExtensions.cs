@@ -30,6 +30,7 @@ public static class PortalLinkWorkerServiceExtensions
         builder.Services.AddPortalLinkHealthChecks();
         // Registered before the bus: hosted services start in order, so the schema is current before consuming.
         builder.Services.AddHostedService<DatabaseMigrator>();
+        builder.Services.AddHostedService<ConnectionPoolCheck>();
         builder.Services.AddPortalLinkBus();
         // After the bus: its first sweep publishes through it.
         builder.Services.AddHostedService<CampaignCompletionSweeper>();

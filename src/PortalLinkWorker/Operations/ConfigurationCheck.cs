@@ -41,6 +41,9 @@ public sealed class ConfigurationCheck(IServiceProvider services, IConfiguration
             return InvalidSettings;
         }
         output.WriteLine("Settings: valid.");
+        if (ConnectionPoolCheck.Warning(services.GetRequiredService<IOptions<ConsumerOptions>>().Value,
+                services.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres) is { } poolWarning)
+            output.WriteLine($"  ! {poolWarning}");
         if (!connect)
             return Ok;
 

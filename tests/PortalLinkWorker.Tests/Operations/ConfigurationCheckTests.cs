@@ -50,6 +50,18 @@ public sealed class ConfigurationCheckTests
     }
 
     [Fact]
+    public async Task MoreMessagesAtOnceThanPooledConnections_Warned_StillValid()
+    {
+        var (check, output) = Check([.. Valid, ("Consumer:ConcurrentMessageLimit", "128")]);
+
+        Assert.Equal(ConfigurationCheck.Ok, await check.RunAsync(connect: false, CancellationToken.None));
+        Assert.Contains("! Consumer:ConcurrentMessageLimit + Consumer:BulkConcurrentMessageLimit = 136 messages at once", output.ToString());
+        (check, output) = Check(Valid);
+        Assert.Equal(ConfigurationCheck.Ok, await check.RunAsync(connect: false, CancellationToken.None));
+        Assert.DoesNotContain("Maximum Pool Size", output.ToString());
+    }
+
+    [Fact]
     public async Task ValidSettings_PrintedMasked_WithDefaults()
     {
         var (check, output) = Check(Valid);

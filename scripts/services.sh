@@ -318,7 +318,7 @@ docker_up() {
 
 # $@: how to run rabbitmqctl (natively, or inside the compose container). The tests' virtual host and the
 # benchmarks' (each bench purges its queues on a vhost of its own).
-rabbit_test_vhost() {
+rabbit_vhosts() {
   local vhost existing
   existing="$("$@" -q list_vhosts 2>/dev/null || true)"
   for vhost in "$TEST_VHOST" portallink-bench portallink-perf; do
@@ -353,12 +353,12 @@ cmd_up() {
   mode="$(choose_mode)"
   if [[ "$mode" == docker ]]; then
     docker_up
-    rabbit_test_vhost compose exec -T rabbitmq rabbitmqctl
+    rabbit_vhosts compose exec -T rabbitmq rabbitmqctl
   else
     say "no Docker engine in use: native PostgreSQL + RabbitMQ (state: $STATE_DIR)"
     pg_up
     rabbit_up
-    rabbit_test_vhost timeout 60 rabbitmqctl
+    rabbit_vhosts timeout 60 rabbitmqctl
   fi
   chromium_up
   echo "$mode" >"$MODE_FILE"

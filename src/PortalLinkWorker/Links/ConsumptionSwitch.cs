@@ -6,8 +6,8 @@ namespace PortalLinkWorker.Links;
 /// <summary>
 /// Stops the <c>generate-portal-link</c> and <c>generate-portal-link-bulk</c> endpoints while Upflow calls are paused
 /// (a pause is the account's, so it applies to both lanes), so that messages wait in the queue
-/// rather than in memory, and starts it again when the pause ends: at a known time (a 429's reset) or when
-/// <see cref="UpflowProbe"/> finds Upflow answering again.
+/// rather than in memory, and starts it again when the pause ends: at a known time (a 429's reset), or when
+/// <see cref="UpflowAvailability"/> turns half-open so that one queued request can try Upflow.
 /// </summary>
 public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDisposable
 {
@@ -32,9 +32,9 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
         _availability = availability;
         _time = time;
         _logger = logger;
-        _availability.Changed += paused =>
+        _availability.Changed += change =>
         {
-            if (paused)
+            if (change == UpflowAvailabilityChange.Paused)
                 Pause(null);
             else
                 Resume();
@@ -81,7 +81,8 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
         IReceiveEndpoint[] endpoints;
         lock (_gate)
         {
-            if (!_stopped || _endpoints.Count == 0 || _availability.Pause != UpflowPause.None)
+            // Half-open: consumption resumes so that one queued request can try Upflow (the gate lets only that one call).
+            if (!_stopped || _endpoints.Count == 0 || (_availability.Pause != UpflowPause.None && !_availability.IsHalfOpen))
                 return;
             _stopped = false;
             endpoints = [.. _endpoints];

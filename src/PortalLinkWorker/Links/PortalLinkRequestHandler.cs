@@ -21,7 +21,6 @@ public sealed partial class PortalLinkRequestHandler(
     PortalLinkStore store,
     CampaignCompletion completion,
     UpflowClient upflow,
-    UpflowProbe probe,
     UpflowAvailability availability,
     ConsumptionSwitch consumption,
     IOptions<UpflowOptions> upflowOptions,
@@ -115,15 +114,17 @@ public sealed partial class PortalLinkRequestHandler(
         }
         else
         {
-            var (result, paused) = await CallUpflowAsync(request, customerId, lane, cancellation);
-            if (paused is not null)
+            var answer = await CallUpflowAsync(request, customerId, lane, cancellation);
+            if (answer is UpflowAnswer.Paused paused)
             {
                 // Upflow calls are paused: no outcome. The row is recorded as pending, the message goes back to the queue.
+                LogHandedBack(logger, paused.Why);
                 await store.RollbackAsync(keepPending: pending, ct);
                 await HandBackAsync(context, paused.Until);
                 return;
             }
-            Apply(link, result!);
+            var result = answer;
+            Apply(link, result);
             try
             {
                 campaignCompleted = await store.CommitAsync(link, ct);
@@ -134,7 +135,7 @@ public sealed partial class PortalLinkRequestHandler(
                 // link it has just issued, so the answer is kept and saved as soon as PostgreSQL is back.
                 await store.RollbackIfOpenAsync();
                 LogSaveDeferred(logger, e.GetBaseException().Message);
-                (link, campaignCompleted) = await SaveWhenDatabaseIsBackAsync(pending, result!, ct);
+                (link, campaignCompleted) = await SaveWhenDatabaseIsBackAsync(pending, result, ct);
             }
         }
 
@@ -153,7 +154,7 @@ public sealed partial class PortalLinkRequestHandler(
     /// a new transaction every <see cref="DatabaseOptions.SaveRetryInterval"/>, for up to
     /// <see cref="DatabaseOptions.OutcomeSaveWait"/>; after that the message goes back to the queue like any other
     /// database failure (and Upflow is asked again). An outcome another delivery saved meanwhile is kept, not overwritten.</summary>
-    private async Task<(PortalLink, Guid?)> SaveWhenDatabaseIsBackAsync(PortalLink pending, UpflowResult result, CancellationToken ct)
+    private async Task<(PortalLink, Guid?)> SaveWhenDatabaseIsBackAsync(PortalLink pending, UpflowAnswer result, CancellationToken ct)
     {
         var giveUpAt = time.GetUtcNow() + databaseOptions.Value.OutcomeSaveWait;
         while (true)
@@ -178,11 +179,11 @@ public sealed partial class PortalLinkRequestHandler(
         }
     }
 
-    private void Apply(PortalLink link, UpflowResult result)
+    private void Apply(PortalLink link, UpflowAnswer answer)
     {
-        switch (result)
+        switch (answer)
         {
-            case UpflowResult.Issued issued:
+            case UpflowAnswer.Issued issued:
                 link.Status = PortalLinkStatus.Generated;
                 link.Url = issued.Url;
                 link.ExpiresAt = PostgresTime.Truncate(issued.ExpiresAt);
@@ -190,48 +191,33 @@ public sealed partial class PortalLinkRequestHandler(
                 link.UpdatedAt = Now();
                 LogGenerated(logger, link.ExpiresAt.Value);
                 break;
-            case UpflowResult.Refused refused:
+            case UpflowAnswer.Refused refused:
                 LogRefused(logger, refused.Reason, refused.Message);
                 MarkFailed(link, refused.Reason, refused.Message);
                 break;
+            case UpflowAnswer.Unavailable unavailable:
+                LogRefused(logger, PortalLinkFailureReason.UpflowUnavailable, unavailable.Message);
+                MarkFailed(link, PortalLinkFailureReason.UpflowUnavailable, unavailable.Message);
+                break;
+            default:
+                throw new InvalidOperationException($"No outcome to save for {answer.GetType().Name}.");
         }
     }
 
-    /// <summary>The Upflow outcome, or null when Upflow calls are paused and the message must wait in the queue: a long
-    /// 429 pause, refused credentials, or an outage. A message whose retries ran out fails as UpflowUnavailable only when
-    /// a probe shows that Upflow answers others: no message fails because Upflow is down for everyone.</summary>
-    private async Task<(UpflowResult? Result, UpflowPausedException? Paused)> CallUpflowAsync(
+    /// <summary>The Upflow answer. A request whose retries ran out fails as UpflowUnavailable only when Upflow answered
+    /// some other call since it began: if nothing got an answer, Upflow is down for everyone, calls pause, and the
+    /// request waits in the queue. No message fails because Upflow is down for everyone, and no call is made to find out.</summary>
+    private async Task<UpflowAnswer> CallUpflowAsync(
         GeneratePortalLink request, string customerId, UpflowLane lane, DeferredCancellation cancellation)
     {
-        var ct = cancellation.Token;
-        try
+        var answer = await upflow.CreatePortalLinkAsync(request.RequestId, customerId,
+            request.ExpiresIn ?? UpflowOptions.DefaultExpiresInSeconds, request.FrameAncestors, lane, cancellation);
+        if (answer is UpflowAnswer.Unavailable unavailable && availability.LastAnsweredAt < unavailable.FirstAttemptAt)
         {
-            var result = await upflow.CreatePortalLinkAsync(request.RequestId, customerId,
-                request.ExpiresIn ?? UpflowOptions.DefaultExpiresInSeconds, request.FrameAncestors, lane, cancellation);
-            if (result is UpflowResult.Refused { IsTransient: true })
-            {
-                switch (await probe.ProbeAsync(ct))
-                {
-                    case UpflowProbe.Answer.Down:
-                        availability.ReportOutage();
-                        return Paused(new UpflowPausedException("Upflow is down for everyone", null));
-                    case UpflowProbe.Answer.CredentialsRejected:
-                        availability.ReportCredentialsRejected((int)System.Net.HttpStatusCode.Unauthorized);
-                        return Paused(new UpflowPausedException("Upflow refused the credentials", null));
-                }
-            }
-            return (result, null);
+            availability.ReportOutage();
+            return new UpflowAnswer.Paused("Upflow is down for everyone", null);
         }
-        catch (UpflowPausedException paused)
-        {
-            return Paused(paused);
-        }
-    }
-
-    private (UpflowResult?, UpflowPausedException?) Paused(UpflowPausedException paused)
-    {
-        LogHandedBack(logger, paused.Message);
-        return (null, paused);
+        return answer;
     }
 
     /// <summary>Puts the message back at the tail of its queue (sent before this delivery is acknowledged, so a crash in

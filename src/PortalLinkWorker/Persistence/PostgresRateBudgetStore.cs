@@ -35,9 +35,10 @@ public sealed class PostgresRateBudgetStore(IServiceScopeFactory scopes, IOption
             var created = new RateBudgetRecord { Account = _account };
             created.Apply(state, now);
             var inserted = await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO upflow_rate_budgets (account, tokens, refilled_at, paused_until, rate, rate_changed_at, updated_at)
+                INSERT INTO upflow_rate_budgets (account, tokens, refilled_at, paused_until, rate, rate_changed_at, updated_at,
+                                                 admitted_slots, admitted_latest_slot)
                 VALUES ({created.Account}, {created.Tokens}, {created.RefilledAt}, {created.PausedUntil}, {created.Rate},
-                        {created.RateChangedAt}, {created.UpdatedAt})
+                        {created.RateChangedAt}, {created.UpdatedAt}, {created.AdmittedSlots}, {created.AdmittedLatestSlot})
                 ON CONFLICT (account) DO NOTHING
                 """, cancellationToken);
             if (inserted == 0)

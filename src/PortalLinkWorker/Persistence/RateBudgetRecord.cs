@@ -14,7 +14,14 @@ public sealed class RateBudgetRecord
     public DateTimeOffset RateChangedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 
-    public RateBudgetState ToState() => new(Tokens, RefilledAt, PausedUntil, Rate, RateChangedAt);
+    /// <summary>Calls Upflow admitted per quarter second over the last minute (<see cref="AdmissionLog"/>).</summary>
+    public int[] AdmittedSlots { get; set; } = new int[AdmissionLog.SlotCount];
+
+    /// <summary>The slot number (quarter seconds since 1970) of the newest entry of <see cref="AdmittedSlots"/>.</summary>
+    public long AdmittedLatestSlot { get; set; }
+
+    public RateBudgetState ToState() => new(Tokens, RefilledAt, PausedUntil, Rate, RateChangedAt,
+        AdmittedSlots.Length == AdmissionLog.SlotCount ? new AdmissionLog(AdmittedSlots, AdmittedLatestSlot) : AdmissionLog.Empty);
 
     public void Apply(RateBudgetState state, DateTimeOffset now)
     {
@@ -23,6 +30,8 @@ public sealed class RateBudgetRecord
         PausedUntil = state.PausedUntil;
         Rate = state.Rate;
         RateChangedAt = state.RateChangedAt;
+        AdmittedSlots = state.Admitted.Slots;
+        AdmittedLatestSlot = state.Admitted.LatestSlot;
         UpdatedAt = now;
     }
 }

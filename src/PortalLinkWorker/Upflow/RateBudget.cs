@@ -29,6 +29,13 @@ public sealed partial class RateBudget
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private double _effectiveRate;
     private readonly Histogram<double> _waits;
+    private readonly Lock _admittedGate = new();
+    /// <summary>Sending times of calls Upflow admitted since this process last wrote the shared state; they travel with
+    /// its next lease or 429, so reporting them costs no round trip of its own.</summary>
+    private List<DateTimeOffset> _unreported = [];
+
+    /// <summary>Unreported admissions kept at most: older ones are beyond the log's minute anyway.</summary>
+    private const int MaxUnreported = 10_000;
 
     public RateBudget(IRateBudgetStore store, IOptions<UpflowOptions> options, TimeProvider time, ILogger<RateBudget> logger,
         IMeterFactory meters)
@@ -109,9 +116,20 @@ public sealed partial class RateBudget
         }
     }
 
-    /// <summary>Upflow answered 429: pause every call of the account (all replicas) for <paramref name="retryAfter"/> and,
-    /// on the first 429 of an episode, lower the rate.</summary>
-    public async Task ReportThrottledAsync(TimeSpan retryAfter, CancellationToken cancellationToken)
+    /// <summary>Upflow answered a call sent at <paramref name="sentAt"/> (local clock) with anything but 429: it counted
+    /// against the limit and was let through.</summary>
+    public void ReportAdmitted(DateTimeOffset sentAt)
+    {
+        if (!_enabled)
+            return;
+        lock (_admittedGate)
+            if (_unreported.Count < MaxUnreported)
+                _unreported.Add(sentAt);
+    }
+
+    /// <summary>Upflow answered 429 to a call sent at <paramref name="sentAt"/> (local clock): pause every call of the
+    /// account (all replicas) for <paramref name="retryAfter"/> and settle the rate just below what Upflow admitted.</summary>
+    public async Task ReportThrottledAsync(TimeSpan retryAfter, DateTimeOffset sentAt, CancellationToken cancellationToken)
     {
         var localNow = _time.GetUtcNow();
         if (localNow + retryAfter > _pausedUntil)
@@ -119,9 +137,11 @@ public sealed partial class RateBudget
         _tokens = 0;
         if (!_enabled)
             return;
+        var admitted = TakeUnreported(localNow);
         var (result, now) = await _store.UpdateAsync((state, at) =>
         {
-            var (next, lowered) = (state ?? RateBudgetState.Initial(at, _rules)).Throttled(at, retryAfter, _rules);
+            var current = (state ?? RateBudgetState.Initial(at, _rules)).Admit(ToStoreClock(admitted, at), at);
+            var (next, lowered) = current.Throttled(at, at - (localNow - sentAt), retryAfter, _rules);
             return (next, (lowered, next.Rate));
         }, cancellationToken);
         if (result.lowered)
@@ -134,9 +154,10 @@ public sealed partial class RateBudget
     /// <summary>Takes a slice of tokens from the shared state; returns how long to wait when none was granted.</summary>
     private async Task<TimeSpan?> LeaseAsync(bool urgent, CancellationToken cancellationToken)
     {
+        var admitted = TakeUnreported(_time.GetUtcNow());
         var ((granted, nextAt, rate, pausedUntil), now) = await _store.UpdateAsync((state, at) =>
         {
-            var current = state ?? RateBudgetState.Initial(at, _rules);
+            var current = (state ?? RateBudgetState.Initial(at, _rules)).Admit(ToStoreClock(admitted, at), at);
             // Half a bucketful: a replica that comes back a little late for its slice finds the tokens still there
             // instead of lost to the full bucket.
             var slice = (int)Math.Max(1, Math.Floor(current.CurrentRate(at, _rules) * _rules.BurstWindow.TotalSeconds / 2));
@@ -160,6 +181,24 @@ public sealed partial class RateBudget
         _leaseExpires = localNow + LeaseLifetime;
         return granted > 0 ? null : nextAt - now;
     }
+
+    /// <summary>The unreported admissions as ages on the local clock at <paramref name="localNow"/>.</summary>
+    private TimeSpan[] TakeUnreported(DateTimeOffset localNow)
+    {
+        List<DateTimeOffset> taken;
+        lock (_admittedGate)
+        {
+            if (_unreported.Count == 0)
+                return [];
+            taken = _unreported;
+            _unreported = [];
+        }
+        return [.. taken.Select(at => localNow - at)];
+    }
+
+    /// <summary>Only durations cross from the local clock to the store's.</summary>
+    private static DateTimeOffset[] ToStoreClock(TimeSpan[] ages, DateTimeOffset storeNow) =>
+        ages.Length == 0 ? [] : [.. ages.Select(age => storeNow - age)];
 
     private async Task WaitUntilAsync(DateTimeOffset until, DateTimeOffset deadline, string reason, CancellationToken cancellationToken)
     {

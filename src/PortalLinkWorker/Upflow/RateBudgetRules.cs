@@ -4,7 +4,7 @@ namespace PortalLinkWorker.Upflow;
 public sealed record RateBudgetRules(
     double MaxRate,
     double MinRate,
-    double DecreaseFactor,
+    double Margin,
     double IncreaseStep,
     TimeSpan IncreaseInterval,
     TimeSpan BurstWindow)
@@ -12,7 +12,7 @@ public sealed record RateBudgetRules(
     public static RateBudgetRules From(UpflowOptions options) => new(
         options.MaxRequestsPerSecond,
         Math.Min(options.MinRequestsPerSecond, options.MaxRequestsPerSecond),
-        options.RateDecreaseFactor,
+        options.LearnedRateMargin,
         options.RateIncreaseStep,
         options.RateIncreaseInterval,
         options.BurstWindow);

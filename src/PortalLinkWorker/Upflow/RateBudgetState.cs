@@ -1,30 +1,58 @@
 namespace PortalLinkWorker.Upflow;
 
 /// <summary>
-/// The shared rate budget of one Upflow account, as stored in <c>upflow_rate_budgets</c>: a token bucket whose rate
-/// adapts (multiplicative decrease on a 429, additive increase after it) and which a 429 pauses for every replica.
-/// Pure: every method takes the time, so the rules are tested with a fake clock and the database only stores the result.
+/// The shared rate budget of one Upflow account, as stored in <c>upflow_rate_budgets</c>: a token bucket that paces
+/// calls evenly at <see cref="Rate"/>, a pause every replica obeys after a 429, and the log of what Upflow admitted, from
+/// which a 429 learns the rate Upflow really allows. Pure: every method takes the time, so the rules are tested with a
+/// fake clock and the database only stores the result.
 /// </summary>
+/// <remarks>
+/// Upflow does not say how it counts (token bucket, sliding or fixed window, per second or per minute). Whatever it is,
+/// a 429 says "you have used what I allow for now", and what it admitted just before says how much that is:
+/// <list type="bullet">
+/// <item><b>short</b>: the calls admitted in the last second. A per-second limiter (sliding or fixed window) is full at
+/// the 429, so this is its limit.</item>
+/// <item><b>long</b>: the calls admitted since the busy run began, divided by the run's length plus the pause Upflow asks
+/// for. A per-minute window spent in a burst says "come back in 40 s": its 1,200 calls over 20 s + 40 s are 20/s. A token
+/// bucket's burst drains away the same way.</item>
+/// </list>
+/// The lower of the two is the estimate (the short one alone while the run is under two seconds, too short for the
+/// long one to mean anything), and the rate settles at <see cref="RateBudgetRules.Margin"/> of it in one step, never
+/// above where it was. Without a 429 the rate climbs back slowly (<see cref="RateBudgetRules.IncreaseStep"/> of itself
+/// per <see cref="RateBudgetRules.IncreaseInterval"/>) up to the configured maximum, so a limit that rises is found
+/// again, and a limit that did not is met with one 429, not a storm. Pacing evenly is right under every shape: a burst
+/// that empties a per-minute window makes every live request wait for the next one.
+/// </remarks>
 public sealed record RateBudgetState(
     double Tokens,
     DateTimeOffset RefilledAt,
     DateTimeOffset PausedUntil,
     double Rate,
-    DateTimeOffset RateChangedAt)
+    DateTimeOffset RateChangedAt,
+    AdmissionLog Admitted)
 {
     private const double TokenEpsilon = 1e-9;
 
-    public static RateBudgetState Initial(DateTimeOffset now, RateBudgetRules rules) =>
-        new(0, now, DateTimeOffset.MinValue, rules.MaxRate, now);
+    /// <summary>Fewer admitted calls than this say nothing of the limit (another client may have spent it).</summary>
+    private const int MinimumSample = 3;
 
-    /// <summary>The rate in force at <paramref name="now"/>: the stored rate plus one additive step per interval since it
-    /// was set, up to the configured maximum.</summary>
+    private static readonly TimeSpan PauseRounding = TimeSpan.FromSeconds(1);
+
+    /// <summary>A busy run shorter than this is too short for the long estimate: a quarter-second slot and a rounded
+    /// Retry-After would be most of it.</summary>
+    private static readonly TimeSpan LongRunMinimum = TimeSpan.FromSeconds(5);
+
+    public static RateBudgetState Initial(DateTimeOffset now, RateBudgetRules rules) =>
+        new(0, now, DateTimeOffset.MinValue, rules.MaxRate, now, AdmissionLog.Empty);
+
+    /// <summary>The rate in force at <paramref name="now"/>: the learned rate plus one step per interval since it was
+    /// set, up to the configured maximum.</summary>
     public double CurrentRate(DateTimeOffset now, RateBudgetRules rules)
     {
         if (Rate >= rules.MaxRate)
             return rules.MaxRate;
         var steps = Math.Floor(Math.Max(0, (now - RateChangedAt).TotalSeconds) / rules.IncreaseInterval.TotalSeconds);
-        return Math.Min(rules.MaxRate, Rate + steps * rules.IncreaseStep * rules.MaxRate);
+        return Math.Min(rules.MaxRate, Rate * (1 + steps * rules.IncreaseStep));
     }
 
     /// <summary>Takes up to <paramref name="wanted"/> tokens. When none is left, says when <paramref name="wanted"/> of them
@@ -47,15 +75,51 @@ public sealed record RateBudgetState(
         return (next, 0, now + TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(seconds * 1000))));
     }
 
-    /// <summary>Upflow answered 429. Every replica waits until <c>now + retryAfter</c>, the bucket restarts empty (so
-    /// that the resumption is paced, not a herd), and the first 429 of an episode lowers the rate: a 429 while we kept
-    /// to our own rate means Upflow's real limit is lower. 429s of calls already in flight during the pause do not
-    /// lower it again.</summary>
-    public (RateBudgetState State, bool RateLowered) Throttled(DateTimeOffset now, TimeSpan retryAfter, RateBudgetRules rules)
+    /// <summary>Records calls Upflow admitted, by when they were sent.</summary>
+    public RateBudgetState Admit(IReadOnlyCollection<DateTimeOffset> sentAt, DateTimeOffset now) =>
+        sentAt.Count == 0 ? this : this with { Admitted = Admitted.Add(sentAt, now) };
+
+    /// <summary>What Upflow admitted before a call sent at <paramref name="now"/> was refused says it allows, in calls per
+    /// second, when <paramref name="pause"/> is how long it asked us to wait; null when too little was admitted to tell.
+    /// Read at the refused call's sending time, which is when Upflow counted it.</summary>
+    public double? EstimateLimit(DateTimeOffset now, TimeSpan pause)
     {
-        var pausedUntil = now + retryAfter > PausedUntil ? now + retryAfter : PausedUntil;
-        var newEpisode = now >= PausedUntil;
-        var rate = newEpisode ? Math.Max(rules.MinRate, CurrentRate(now, rules) * rules.DecreaseFactor) : Rate;
-        return (new RateBudgetState(0, pausedUntil, pausedUntil, rate, newEpisode ? pausedUntil : RateChangedAt), newEpisode);
+        if (Admitted.BusySince(now) is not { } since)
+            return null;
+        var run = now - since;
+        var inRun = Admitted.Count(now, run + AdmissionLog.SlotLength);
+        if (inRun < MinimumSample)
+            return null;
+        var lastSecond = Admitted.Count(now, TimeSpan.FromSeconds(1));
+        // Retry-After comes in whole seconds (a number or an HTTP-date), so up to a second of the pause is rounding, not the
+        // limiter's window: counting it would halve the estimate of a per-second limiter after a two-second run.
+        var window = run + (pause > PauseRounding ? pause - PauseRounding : TimeSpan.Zero);
+        var longEstimate = inRun / Math.Max(AdmissionLog.SlotLength.TotalSeconds, window.TotalSeconds);
+        if (lastSecond < 1)
+            return longEstimate;
+        return run < LongRunMinimum ? lastSecond : Math.Min(lastSecond, longEstimate);
+    }
+
+    /// <summary>Upflow answered 429 to a call sent at <paramref name="sentAt"/> and asks for <paramref name="pause"/>. Every replica waits until then, the bucket
+    /// restarts empty (the resumption is paced, not a herd), and the rate settles just below what Upflow admitted (never
+    /// higher than it was). 429s of calls already in flight read the same log and change nothing more.</summary>
+    public (RateBudgetState State, bool RateLowered) Throttled(DateTimeOffset now, DateTimeOffset sentAt, TimeSpan pause,
+        RateBudgetRules rules)
+    {
+        var pausedUntil = now + pause > PausedUntil ? now + pause : PausedUntil;
+        var current = CurrentRate(now, rules);
+        var rate = current;
+        if (EstimateLimit(sentAt < now ? sentAt : now, pause) is { } limit)
+            rate = Math.Clamp(limit * rules.Margin, rules.MinRate, current);
+        var lowered = rate < current - 1e-9;
+        var changed = lowered || current < rules.MaxRate;
+        return (this with
+        {
+            Tokens = 0,
+            RefilledAt = pausedUntil,
+            PausedUntil = pausedUntil,
+            Rate = changed ? rate : Rate,
+            RateChangedAt = changed ? pausedUntil : RateChangedAt,
+        }, lowered);
     }
 }

@@ -9,7 +9,10 @@ namespace PortalLinkWorker.Upflow;
 /// The per-attempt step of the Upflow pipeline: waits for the account's rate budget, refuses to call while Upflow calls
 /// are paused, and reads each answer for what it says about Upflow as a whole: a 429 pauses the whole account (every
 /// consumer, every replica) and is tried again here after the pause, without spending the message's retries; a 401/403
-/// pauses consumption; a run of transient failures across messages means an outage.
+/// pauses consumption; a run of transient failures across messages means an outage. While paused, only the half-open
+/// trial (<see cref="UpflowAvailability"/>) is sent. Pauses travel to <see cref="UpflowClient"/> as an
+/// <see cref="UpflowPausedException"/> because a Polly strategy can only hand back a response or an exception; the client
+/// turns it into <see cref="UpflowAnswer.Paused"/>, and nothing above it sees the exception.
 /// </summary>
 public sealed class UpflowCallGate(
     RateBudget budget,
@@ -35,40 +38,87 @@ public sealed class UpflowCallGate(
         {
             var waited = time.GetUtcNow() - started;
             var maxWait = options.MaxInMemoryWait > waited ? options.MaxInMemoryWait - waited : TimeSpan.Zero;
-            await budget.AcquireAsync(maxWait, lane, context.CancellationToken);
-            if (availability.Pause is not UpflowPause.None and var paused)
-                throw new UpflowPausedException(paused == UpflowPause.Credentials ? "Upflow refused the credentials" : "Upflow is down for everyone", null);
-
-            // From here Upflow may issue a link: a broker drop or shutdown must not throw the answer away.
-            var hold = cancellation?.Defer();
-            var attemptStarted = time.GetTimestamp();
-            var outcome = await callback(context, state);
+            // Paused for an outage or refused credentials: no token is spent, no call made, except the one trial.
+            var admission = availability.Admit();
+            if (admission == UpflowAvailability.Admission.Paused)
+                throw Paused();
+            if (admission == UpflowAvailability.Admission.Wait)
+            {
+                await WaitForVerdictAsync(maxWait, context.CancellationToken);
+                continue;
+            }
+            var trial = admission == UpflowAvailability.Admission.Trial;
+            Outcome<HttpResponseMessage> outcome;
+            DateTimeOffset sentAt;
+            try
+            {
+                await budget.AcquireAsync(maxWait, lane, context.CancellationToken);
+                // From here Upflow may issue a link: a broker drop or shutdown must not throw the answer away.
+                var hold = cancellation?.Defer();
+                sentAt = time.GetUtcNow();
+                var attemptStarted = time.GetTimestamp();
+                outcome = await callback(context, state);
+                var code = outcome.Result?.StatusCode;
+                metrics?.RecordAttempt(time.GetElapsedTime(attemptStarted), code, outcome.Exception);
+                // Answers that issue nothing (429, 401/403, transient failures) and no answer at all leave nothing to
+                // save: the message may be cancelled again. An answer to keep stays held until the consumer has saved it.
+                if (code is null or HttpStatusCode.TooManyRequests or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden ||
+                    HttpClientResiliencePredicates.IsTransient(outcome))
+                    hold?.Dispose();
+            }
+            catch when (trial)
+            {
+                availability.AbandonTrial();
+                throw;
+            }
             var status = outcome.Result?.StatusCode;
-            metrics?.RecordAttempt(time.GetElapsedTime(attemptStarted), status, outcome.Exception);
-            // Answers that issue nothing (429, 401/403, transient failures) and no answer at all leave nothing to save:
-            // the message may be cancelled again. An answer to keep stays held until the consumer has saved it.
-            if (status is null or HttpStatusCode.TooManyRequests or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden ||
-                HttpClientResiliencePredicates.IsTransient(outcome))
-                hold?.Dispose();
             if (status == HttpStatusCode.TooManyRequests)
             {
+                // Upflow is up, but a 429 says nothing of the credentials: the next request tries after the pause.
+                if (trial)
+                    availability.AbandonTrial();
                 var pause = ThrottlePause(outcome.Result!);
                 outcome.Result!.Dispose();
-                await budget.ReportThrottledAsync(pause, context.CancellationToken);
+                await budget.ReportThrottledAsync(pause, sentAt, context.CancellationToken);
                 continue;
             }
             Interlocked.Exchange(ref _throttledInARow, 0);
+            if (status is not null)
+                budget.ReportAdmitted(sentAt);
+            // The one place that decides what an answer says of Upflow as a whole.
             if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
                 outcome.Result!.Dispose();
                 availability.ReportCredentialsRejected((int)status);
-                throw new UpflowPausedException($"Upflow refused the credentials ({(int)status})", null);
+                throw Paused();
             }
-            if (HttpClientResiliencePredicates.IsTransient(outcome))
+            if (outcome.Exception is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
+            {
+                if (trial)
+                    availability.AbandonTrial();
+            }
+            else if (HttpClientResiliencePredicates.IsTransient(outcome))
                 availability.ReportTransientFailure(requestId);
             else
                 availability.ReportAnswered();
             return outcome;
+        }
+    }
+
+    private UpflowPausedException Paused() =>
+        new(availability.Pause == UpflowPause.Credentials ? "Upflow refused the credentials" : "Upflow is down for everyone", null);
+
+    /// <summary>A trial request is out: wait for its verdict (an answer resumes everyone), at most as long as a message
+    /// may wait in memory.</summary>
+    private async Task WaitForVerdictAsync(TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await availability.Verdict.WaitAsync(maxWait, time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw Paused();
         }
     }
 

@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
-using Polly.RateLimiting;
 using Polly.Timeout;
 using PortalLinkContracts;
 
@@ -12,7 +11,7 @@ namespace PortalLinkWorker.Upflow;
 
 /// <summary>The typed client for Upflow's <c>POST /customers/{customerId}/portal</c>. Retries, timeouts and the rate
 /// budget live in the HttpClient's resilience pipeline (see <see cref="UpflowHttpClientRegistration"/>); this class turns
-/// what is left after them into an <see cref="UpflowResult"/>.</summary>
+/// what is left after them into an <see cref="UpflowAnswer"/>.</summary>
 public sealed partial class UpflowClient(
     HttpClient http,
     IOptions<UpflowOptions> options,
@@ -41,24 +40,23 @@ public sealed partial class UpflowClient(
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    /// <summary>Asks Upflow for a link. Throws <see cref="UpflowPausedException"/> when Upflow calls are paused (a long
-    /// 429 pause, an outage, refused credentials): that is no outcome for the request, which must be tried later.</summary>
-    public Task<UpflowResult> CreatePortalLinkAsync(
+    /// <summary>Asks Upflow for a link.</summary>
+    public Task<UpflowAnswer> CreatePortalLinkAsync(
         Guid requestId, string customerId, int expiresIn, string? frameAncestors, CancellationToken cancellationToken) =>
         CreatePortalLinkAsync(requestId, customerId, expiresIn, frameAncestors, UpflowLane.Live, cancellationToken, null);
 
     /// <inheritdoc cref="CreatePortalLinkAsync(Guid, string, int, string?, CancellationToken)"/>
-    public Task<UpflowResult> CreatePortalLinkAsync(Guid requestId, string customerId, int expiresIn,
+    public Task<UpflowAnswer> CreatePortalLinkAsync(Guid requestId, string customerId, int expiresIn,
         string? frameAncestors, UpflowLane lane, CancellationToken cancellationToken) =>
         CreatePortalLinkAsync(requestId, customerId, expiresIn, frameAncestors, lane, cancellationToken, null);
 
     /// <summary>As above, on <paramref name="cancellation"/>'s token: an answer Upflow has given is read in full, and the
     /// token stays uncancelled until the caller disposes <paramref name="cancellation"/> (after saving the answer).</summary>
-    public Task<UpflowResult> CreatePortalLinkAsync(Guid requestId, string customerId, int expiresIn,
+    public Task<UpflowAnswer> CreatePortalLinkAsync(Guid requestId, string customerId, int expiresIn,
         string? frameAncestors, UpflowLane lane, DeferredCancellation cancellation) =>
         CreatePortalLinkAsync(requestId, customerId, expiresIn, frameAncestors, lane, cancellation.Token, cancellation);
 
-    private async Task<UpflowResult> CreatePortalLinkAsync(Guid requestId, string customerId, int expiresIn,
+    private async Task<UpflowAnswer> CreatePortalLinkAsync(Guid requestId, string customerId, int expiresIn,
         string? frameAncestors, UpflowLane lane, CancellationToken cancellationToken, DeferredCancellation? cancellation)
     {
         var calledAt = time.GetUtcNow();
@@ -79,14 +77,18 @@ public sealed partial class UpflowClient(
         {
             response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         }
+        catch (UpflowPausedException paused)
+        {
+            return new UpflowAnswer.Paused(paused.Message, paused.Until);
+        }
         // An HttpClient or Polly timeout is a transient Upflow failure, not a cancellation of the message: only the
         // consumer's own token means "stop" (and then the message goes back to the queue).
         catch (Exception e) when (!cancellationToken.IsCancellationRequested &&
-                                  e is HttpRequestException or TimeoutRejectedException or RateLimiterRejectedException or OperationCanceledException)
+                                  e is HttpRequestException or TimeoutRejectedException or OperationCanceledException)
         {
             LogUnreachable(logger, e.GetType().Name);
-            return new UpflowResult.Refused(PortalLinkFailureReason.UpflowUnavailable,
-                $"Upflow could not be reached within {options.Value.TotalTimeout.TotalSeconds:0.#} s ({Describe(e)}).", null);
+            return new UpflowAnswer.Unavailable(
+                $"Upflow could not be reached within {options.Value.TotalTimeout.TotalSeconds:0.#} s ({Describe(e)}).", null, calledAt);
         }
 
         using (response)
@@ -99,7 +101,7 @@ public sealed partial class UpflowClient(
                 var answer = await ReadBoundedAsync(response.Content, buffer.AsMemory(0, MaxResponseBytes), cancellationToken);
                 return response.IsSuccessStatusCode
                     ? ReadIssued(answer, status, expiresIn, calledAt)
-                    : Classify(response.StatusCode, status, QuoteError(answer));
+                    : Classify(response.StatusCode, status, QuoteError(answer), calledAt);
             }
             finally
             {
@@ -108,29 +110,21 @@ public sealed partial class UpflowClient(
         }
     }
 
-    private UpflowResult Classify(HttpStatusCode code, int status, string? upflowMessage)
+    /// <summary>A 401/403 never reaches here: <see cref="UpflowCallGate"/> pauses on it, for every request.</summary>
+    private static UpflowAnswer Classify(HttpStatusCode code, int status, string? upflowMessage, DateTimeOffset calledAt)
     {
         var said = upflowMessage is null ? "" : $": {upflowMessage}";
-        switch (code)
+        return code switch
         {
-            case HttpStatusCode.NotFound:
-                return new UpflowResult.Refused(PortalLinkFailureReason.CustomerNotFound,
-                    $"Upflow has no customer with this id (404){said}", status);
-            case HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden:
-                // The worker's configuration is wrong, not the request: it must never fail a customer's link.
-                LogCredentialsRefused(logger, status);
-                throw new UpflowPausedException($"Upflow refused the credentials ({status})", null);
-            case HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests:
-            case >= HttpStatusCode.InternalServerError:
-                return new UpflowResult.Refused(PortalLinkFailureReason.UpflowUnavailable,
-                    $"Upflow kept answering {status} until the retries ran out{said}", status);
-            default:
-                return new UpflowResult.Refused(PortalLinkFailureReason.Rejected,
-                    $"Upflow rejected the request ({status}){said}", status);
-        }
+            HttpStatusCode.NotFound => new UpflowAnswer.Refused(PortalLinkFailureReason.CustomerNotFound,
+                $"Upflow has no customer with this id (404){said}", status),
+            HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError =>
+                new UpflowAnswer.Unavailable($"Upflow kept answering {status} until the retries ran out{said}", status, calledAt),
+            _ => new UpflowAnswer.Refused(PortalLinkFailureReason.Rejected, $"Upflow rejected the request ({status}){said}", status),
+        };
     }
 
-    private UpflowResult ReadIssued(ReadOnlyMemory<byte> body, int status, int expiresIn, DateTimeOffset calledAt)
+    private static UpflowAnswer ReadIssued(ReadOnlyMemory<byte> body, int status, int expiresIn, DateTimeOffset calledAt)
     {
         using var document = ParseOrNull(body);
         if (document is null)
@@ -149,7 +143,7 @@ public sealed partial class UpflowClient(
             return Unreadable(status, "a 'url' field that is not an absolute http(s) URL");
 
         var expiresAt = ReadExpiry(root) ?? calledAt.AddSeconds(expiresIn);
-        return new UpflowResult.Issued(url!, expiresAt, calledAt);
+        return new UpflowAnswer.Issued(url!, expiresAt, calledAt);
     }
 
     /// <summary>Upflow does not document an expiry field; when one of the usual names carries a date, it wins over our
@@ -163,7 +157,7 @@ public sealed partial class UpflowClient(
         return null;
     }
 
-    private static UpflowResult.Refused Unreadable(int status, string what) =>
+    private static UpflowAnswer.Refused Unreadable(int status, string what) =>
         new(PortalLinkFailureReason.UpflowUnavailable, $"Upflow answered {status} with {what}; no link could be read.", status);
 
     /// <summary>Reads the body into <paramref name="buffer"/>, at most its length (a longer body is cut and then fails to
@@ -217,7 +211,6 @@ public sealed partial class UpflowClient(
     private static string Describe(Exception e) => e switch
     {
         TimeoutRejectedException or OperationCanceledException => "timed out",
-        RateLimiterRejectedException => "the rate budget was exhausted",
         HttpRequestException { HttpRequestError: var error } => $"connection error: {error}",
         _ => e.GetType().Name,
     };
@@ -228,8 +221,4 @@ public sealed partial class UpflowClient(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Upflow could not be reached before the retries ran out ({Error})")]
     private static partial void LogUnreachable(ILogger logger, string error);
-
-    [LoggerMessage(Level = LogLevel.Error,
-        Message = "Upflow answered {Status} to our credentials: set Upflow:ApiKey and Upflow:ApiSecret (Upflow__ApiKey, Upflow__ApiSecret) to a valid key pair")]
-    private static partial void LogCredentialsRefused(ILogger logger, int status);
 }

@@ -18,7 +18,6 @@ public static class UpflowHttpClientRegistration
         services.AddSingleton<UpflowAvailability>();
         services.AddSingleton<UpflowMetrics>();
         services.AddSingleton<UpflowProbe>();
-        services.AddHostedService(sp => sp.GetRequiredService<UpflowProbe>());
 
         services.AddHttpClient<UpflowClient>(ConfigureUpflow)
             // The default HttpClient loggers would print every request URI; our own log lines say what matters

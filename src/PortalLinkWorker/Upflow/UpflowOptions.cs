@@ -76,20 +76,20 @@ public sealed class UpflowOptions : IValidatableObject
     [Range(0.01, 100_000)]
     public double MinRequestsPerSecond { get; set; } = 0.5;
 
-    /// <summary>What a 429 multiplies the effective rate by (multiplicative decrease). Default 0.85: gentle, because every
-    /// 429 also pauses the account until Upflow's reset.</summary>
-    [Range(0.1, 0.99)]
-    public double RateDecreaseFactor { get; set; } = 0.85;
+    /// <summary>Where the rate settles after a 429, as a fraction of the rate Upflow was seen to admit (see
+    /// <see cref="RateBudgetState"/>). Default 0.98: just below the limit, so that the next 429 is a minute or more away.</summary>
+    [Range(0.5, 1)]
+    public double LearnedRateMargin { get; set; } = 0.98;
 
-    /// <summary>What the effective rate regains per <see cref="RateIncreaseInterval"/> without a 429, as a fraction of
-    /// <see cref="MaxRequestsPerSecond"/> (additive increase). Default 0.02: from half the maximum back to it in about two
-    /// minutes.</summary>
+    /// <summary>What the rate regains per <see cref="RateIncreaseInterval"/> without a 429, as a fraction of itself, up to
+    /// <see cref="MaxRequestsPerSecond"/>. Default 0.01: about 6 % a minute, slow enough that probing for a higher limit
+    /// costs one 429 a minute or less.</summary>
     [Range(0.001, 1)]
-    public double RateIncreaseStep { get; set; } = 0.02;
+    public double RateIncreaseStep { get; set; } = 0.01;
 
-    /// <summary>How often the effective rate takes one additive step back up. Default 5 s.</summary>
+    /// <summary>How often the rate takes one step back up. Default 10 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
-    public TimeSpan RateIncreaseInterval { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan RateIncreaseInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The most tokens the shared bucket holds, as seconds of the rate (at least one token). Default 0.1 s, so that
     /// no 5-second window sees more than 5.1 seconds' worth of calls, leaving room for network jitter under Upflow's

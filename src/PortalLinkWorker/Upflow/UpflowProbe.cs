@@ -1,20 +1,15 @@
 using System.Net;
 using System.Text;
-using Microsoft.Extensions.Options;
 
 namespace PortalLinkWorker.Upflow;
 
 /// <summary>
-/// While Upflow calls are paused for an outage or for refused credentials, asks Upflow at intervals whether it answers
-/// again, and resumes when it does. The probe asks for a link for a customer id nobody has: a 404 (or any answer that is
-/// not a 5xx, a timeout or a 401/403) means Upflow is up and takes our credentials, and no link is created.
+/// The one-off credentials check of <c>check-config</c>, made only when an operator runs it: asks for a link for a
+/// customer id nobody has, so that a 404 (or any answer that is not a 5xx, a timeout or a 401/403) means Upflow is up and
+/// takes our credentials, and no link is created. The worker itself never makes this call: while Upflow calls are
+/// paused, a real queued request is the trial (<see cref="UpflowAvailability"/>).
 /// </summary>
-public sealed partial class UpflowProbe(
-    IHttpClientFactory clients,
-    UpflowAvailability availability,
-    IOptions<UpflowOptions> options,
-    TimeProvider time,
-    ILogger<UpflowProbe> logger) : BackgroundService
+public sealed class UpflowProbe(IHttpClientFactory clients)
 {
     public const string ClientName = "upflow-probe";
 
@@ -28,37 +23,6 @@ public sealed partial class UpflowProbe(
         Up,
         Down,
         CredentialsRejected,
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var pause = availability.Pause;
-            var interval = pause == UpflowPause.Credentials ? options.Value.CredentialsProbeInterval : options.Value.OutageProbeInterval;
-            try
-            {
-                await Task.Delay(interval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            if (availability.Pause == UpflowPause.None)
-                continue;
-            switch (await ProbeAsync(stoppingToken))
-            {
-                case Answer.Up:
-                    availability.Resume();
-                    break;
-                case Answer.CredentialsRejected:
-                    availability.ReportCredentialsRejected((int)HttpStatusCode.Unauthorized);
-                    break;
-                default:
-                    LogStillDown(logger);
-                    break;
-            }
-        }
     }
 
     public async Task<Answer> ProbeAsync(CancellationToken cancellationToken)
@@ -83,7 +47,4 @@ public sealed partial class UpflowProbe(
             return Answer.Down;
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Upflow probe: still down")]
-    private static partial void LogStillDown(ILogger logger);
 }

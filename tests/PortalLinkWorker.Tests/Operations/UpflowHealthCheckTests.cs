@@ -51,7 +51,7 @@ public sealed class UpflowHealthCheckTests
     [Fact]
     public async Task A429Pause_Degraded_UntilItsReset()
     {
-        await _budget.ReportThrottledAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+        await _budget.ReportThrottledAsync(TimeSpan.FromSeconds(20), _time.GetUtcNow(), CancellationToken.None);
         var result = await CheckAsync();
         Assert.Equal(HealthStatus.Degraded, result.Status);
         Assert.Contains("429", result.Description);
@@ -64,7 +64,7 @@ public sealed class UpflowHealthCheckTests
     public async Task Resumed_HealthyAgain()
     {
         _availability.ReportCredentialsRejected(403);
-        _availability.Resume();
+        _availability.ReportAnswered();
         Assert.Equal(HealthStatus.Healthy, (await CheckAsync()).Status);
     }
 }

@@ -9,7 +9,8 @@ public sealed class RateBudgetStateTests
     private static readonly RateBudgetRules Rules =
         RateBudgetRules.From(new UpflowOptions
         {
-            MaxRequestsPerSecond = 10, RateDecreaseFactor = 0.75, RateIncreaseStep = 0.05, BurstWindow = TimeSpan.FromMilliseconds(200),
+            MaxRequestsPerSecond = 10, LearnedRateMargin = 0.75, RateIncreaseStep = 0.05, RateIncreaseInterval = TimeSpan.FromSeconds(5),
+            BurstWindow = TimeSpan.FromMilliseconds(200),
         });
 
     private static TimeSpan Ms(double ms) => TimeSpan.FromMilliseconds(ms);
@@ -35,61 +36,89 @@ public sealed class RateBudgetStateTests
         Assert.Equal(1, state.Lease(next!.Value, 1, Rules).Granted);
     }
 
+    /// <summary>A state that saw <paramref name="perSecond"/> calls a second admitted for <paramref name="seconds"/>
+    /// seconds up to <paramref name="end"/>.</summary>
+    private static RateBudgetState Admitted(double perSecond, double seconds, DateTimeOffset end)
+    {
+        var sent = new List<DateTimeOffset>();
+        var count = (int)(perSecond * seconds);
+        for (var i = 0; i < count; i++)
+            sent.Add(end - TimeSpan.FromSeconds(seconds) + TimeSpan.FromSeconds((i + 0.5) / perSecond));
+        return RateBudgetState.Initial(T0, Rules).Admit(sent, end);
+    }
+
     [Fact]
     public void Throttled_PausesEveryLease_ThenRestartsEmpty()
     {
-        var (paused, lowered) = RateBudgetState.Initial(T0, Rules).Throttled(T0, TimeSpan.FromSeconds(3), Rules);
-        Assert.True(lowered);
+        var (paused, _) = RateBudgetState.Initial(T0, Rules).Throttled(T0, T0, TimeSpan.FromSeconds(3), Rules);
 
         var (_, duringPause, next) = paused.Lease(T0 + TimeSpan.FromSeconds(2.9), 1, Rules);
         Assert.Equal(0, duringPause);
         Assert.Equal(T0 + TimeSpan.FromSeconds(3), next);
 
-        // No herd at the end of the pause: the bucket starts empty and refills at the (lowered) rate.
+        // No herd at the end of the pause: the bucket starts empty and refills at the rate.
         Assert.Equal(0, paused.Lease(T0 + TimeSpan.FromSeconds(3), 5, Rules).Granted);
-        Assert.Equal(1, paused.Lease(T0 + TimeSpan.FromSeconds(3) + Ms(134), 5, Rules).Granted);
+        Assert.Equal(1, paused.Lease(T0 + TimeSpan.FromSeconds(3) + Ms(101), 5, Rules).Granted);
     }
 
     [Fact]
-    public void Throttled_LowersTheRateOncePerEpisode()
+    public void Throttled_WithNothingAdmitted_PausesButKeepsTheRate()
     {
-        var (first, lowered) = RateBudgetState.Initial(T0, Rules).Throttled(T0, TimeSpan.FromSeconds(2), Rules);
+        // Another client may have spent the account's limit: a 429 with no admitted call says nothing of the limit.
+        var (paused, lowered) = RateBudgetState.Initial(T0, Rules).Throttled(T0, T0, TimeSpan.FromSeconds(1), Rules);
+        Assert.False(lowered);
+        Assert.Equal(10, paused.CurrentRate(T0 + TimeSpan.FromMinutes(1), Rules));
+    }
+
+    [Fact]
+    public void Throttled_PerSecondLimiter_SettlesJustBelowWhatTheLastSecondAdmitted()
+    {
+        // 8 calls a second admitted for 10 s, then a 429 asking for 1 s: the limit is 8/s; the rate goes to 0.75 × 8.
+        var at = T0 + TimeSpan.FromSeconds(10);
+        var (state, lowered) = Admitted(8, 10, at).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
         Assert.True(lowered);
-        Assert.Equal(7.5, first.Rate);
+        Assert.Equal(6, state.Rate, 1);
+    }
 
-        // Calls already in flight come back 429 during the same pause: no further decrease.
-        var (second, loweredAgain) = first.Throttled(T0 + Ms(300), TimeSpan.FromSeconds(2), Rules);
+    [Fact]
+    public void Throttled_PerMinuteWindowSpentInABurst_CountsThePauseItAsksFor()
+    {
+        // 10/s configured; Upflow allowed 100 in a minute, all sent in the first 10 s, then says "come back in 50 s":
+        // 100 calls over 60 s is 1.67/s, not the 10/s the last second saw.
+        var at = T0 + TimeSpan.FromSeconds(10);
+        var (state, _) = Admitted(10, 10, at).Throttled(at, at, TimeSpan.FromSeconds(50), Rules);
+        Assert.Equal(100.0 / 59 * 0.75, state.Rate, 1);
+        Assert.Equal(at + TimeSpan.FromSeconds(50), state.PausedUntil);
+    }
+
+    [Fact]
+    public void Throttled_InFlightCallsOfTheSameEpisode_ChangeNothingMore()
+    {
+        var at = T0 + TimeSpan.FromSeconds(10);
+        var (first, _) = Admitted(8, 10, at).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+        var (second, loweredAgain) = first.Throttled(at + Ms(50), at - Ms(20), TimeSpan.FromSeconds(1), Rules);
         Assert.False(loweredAgain);
-        Assert.Equal(7.5, second.Rate);
-        Assert.Equal(T0 + Ms(2300), second.PausedUntil);
-
-        // A 429 after the pause is a new episode.
-        var (third, loweredThird) = second.Throttled(T0 + TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), Rules);
-        Assert.True(loweredThird);
-        Assert.Equal(7.5 * 0.75, third.Rate, 6);
+        Assert.Equal(first.Rate, second.Rate, 6);
     }
 
     [Fact]
     public void CurrentRate_ClimbsBackStepByStep_ToTheConfiguredMaximum()
     {
-        var (lowered, _) = RateBudgetState.Initial(T0, Rules).Throttled(T0, TimeSpan.FromSeconds(1), Rules);
-        var resumed = T0 + TimeSpan.FromSeconds(1);
-        Assert.Equal(7.5, lowered.CurrentRate(resumed + TimeSpan.FromSeconds(4.9), Rules));
-        Assert.Equal(8.0, lowered.CurrentRate(resumed + TimeSpan.FromSeconds(5), Rules), 6);
-        Assert.Equal(9.5, lowered.CurrentRate(resumed + TimeSpan.FromSeconds(20), Rules), 6);
+        var at = T0 + TimeSpan.FromSeconds(10);
+        var (lowered, _) = Admitted(8, 10, at).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+        var resumed = lowered.PausedUntil;
+        var rate = lowered.Rate;
+        Assert.Equal(rate, lowered.CurrentRate(resumed + TimeSpan.FromSeconds(4.9), Rules));
+        Assert.Equal(rate * 1.05, lowered.CurrentRate(resumed + TimeSpan.FromSeconds(5), Rules), 6);
+        Assert.Equal(rate * 1.20, lowered.CurrentRate(resumed + TimeSpan.FromSeconds(20), Rules), 6);
         Assert.Equal(10, lowered.CurrentRate(resumed + TimeSpan.FromMinutes(10), Rules));
     }
 
     [Fact]
     public void Throttled_NeverBelowTheMinimumRate()
     {
-        var state = RateBudgetState.Initial(T0, Rules);
-        var at = T0;
-        for (var i = 0; i < 50; i++)
-        {
-            (state, _) = state.Throttled(at, TimeSpan.FromSeconds(1), Rules);
-            at = state.PausedUntil;
-        }
+        var at = T0 + TimeSpan.FromSeconds(10);
+        var (state, _) = Admitted(0.6, 10, at).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
         Assert.Equal(Rules.MinRate, state.Rate);
     }
 

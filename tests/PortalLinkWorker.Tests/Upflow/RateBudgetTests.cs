@@ -70,7 +70,7 @@ public sealed class RateBudgetTests
     {
         var time = new FakeTimeProvider();
         var budget = Budget(new InMemoryRateBudgetStore(time), time, new UpflowOptions { MaxRequestsPerSecond = 10 });
-        await budget.ReportThrottledAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+        await budget.ReportThrottledAsync(TimeSpan.FromSeconds(30), time.GetUtcNow(), CancellationToken.None);
 
         var paused = await Assert.ThrowsAsync<UpflowPausedException>(() => budget.AcquireAsync(TimeSpan.FromSeconds(10), CancellationToken.None));
         Assert.Equal(time.GetUtcNow() + TimeSpan.FromSeconds(30), paused.Until);
@@ -81,14 +81,25 @@ public sealed class RateBudgetTests
     {
         var time = new FakeTimeProvider();
         var store = new InMemoryRateBudgetStore(time);
-        var options = new UpflowOptions { MaxRequestsPerSecond = 10, RateDecreaseFactor = 0.75 };
+        var options = new UpflowOptions { MaxRequestsPerSecond = 10, LearnedRateMargin = 0.75 };
         var replicaA = Budget(store, time, options);
         var replicaB = Budget(store, time, options);
+        // Replica B saw 15 calls admitted over the last 1.5 s before A's 429: the rate settles at 0.75 of the 10/s seen.
+        var sent = time.GetUtcNow();
+        for (var i = 0; i < 15; i++)
+            replicaB.ReportAdmitted(sent - TimeSpan.FromMilliseconds(100 * i));
+        var acquired = replicaB.AcquireAsync(TimeSpan.FromSeconds(1), CancellationToken.None);
+        while (!acquired.IsCompleted)
+        {
+            await Task.Delay(1);
+            time.Advance(TimeSpan.FromMilliseconds(10));
+        }
+        await acquired;
 
-        await replicaA.ReportThrottledAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+        await replicaA.ReportThrottledAsync(TimeSpan.FromSeconds(20), time.GetUtcNow(), CancellationToken.None);
 
         await Assert.ThrowsAsync<UpflowPausedException>(() => replicaB.AcquireAsync(TimeSpan.FromSeconds(5), CancellationToken.None));
-        Assert.Equal(7.5, replicaB.EffectiveRate);
+        Assert.InRange(replicaB.EffectiveRate, 7.0, 8.3);
     }
 
     [Fact]
@@ -131,7 +142,7 @@ public sealed class RateBudgetTests
         var budget = Budget(store, time, new UpflowOptions { MaxRequestsPerSecond = 0 });
 
         await budget.AcquireAsync(TimeSpan.Zero, CancellationToken.None);
-        await budget.ReportThrottledAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+        await budget.ReportThrottledAsync(TimeSpan.FromSeconds(5), time.GetUtcNow(), CancellationToken.None);
         await Assert.ThrowsAsync<UpflowPausedException>(() => budget.AcquireAsync(TimeSpan.FromSeconds(1), CancellationToken.None));
         Assert.Equal(0, store.Updates);
     }

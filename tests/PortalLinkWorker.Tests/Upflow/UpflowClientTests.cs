@@ -50,7 +50,7 @@ public sealed class UpflowClientTests
         var handler = new FixedAnswer(HttpStatusCode.OK, """{"url":"https://portal.test/p/abc"}""");
         var result = await Client(handler).CreatePortalLinkAsync(Guid.NewGuid(), "external:ACME/42 #1", 3600, null, CancellationToken.None);
 
-        var issued = Assert.IsType<UpflowResult.Issued>(result);
+        var issued = Assert.IsType<UpflowAnswer.Issued>(result);
         Assert.Equal("https://portal.test/p/abc", issued.Url);
         Assert.Equal(Now.AddSeconds(3600), issued.ExpiresAt);
         Assert.Equal("/v1/customers/external:ACME%2F42%20%231/portal", handler.Request!.RequestUri!.AbsolutePath);
@@ -69,7 +69,7 @@ public sealed class UpflowClientTests
     public async Task Create_ResponseCarriesExpiry_ItWins()
     {
         var handler = new FixedAnswer(HttpStatusCode.OK, """{"url":"https://portal.test/p/abc","expiresAt":"2026-12-01T00:00:00Z"}""");
-        var issued = Assert.IsType<UpflowResult.Issued>(await Client(handler).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
+        var issued = Assert.IsType<UpflowAnswer.Issued>(await Client(handler).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
         Assert.Equal(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero), issued.ExpiresAt);
     }
 
@@ -78,25 +78,27 @@ public sealed class UpflowClientTests
     [InlineData(HttpStatusCode.BadRequest, PortalLinkFailureReason.Rejected)]
     [InlineData(HttpStatusCode.UnprocessableEntity, PortalLinkFailureReason.Rejected)]
     [InlineData(HttpStatusCode.Conflict, PortalLinkFailureReason.Rejected)]
-    [InlineData(HttpStatusCode.TooManyRequests, PortalLinkFailureReason.UpflowUnavailable)]
-    [InlineData(HttpStatusCode.RequestTimeout, PortalLinkFailureReason.UpflowUnavailable)]
-    [InlineData(HttpStatusCode.InternalServerError, PortalLinkFailureReason.UpflowUnavailable)]
-    [InlineData(HttpStatusCode.ServiceUnavailable, PortalLinkFailureReason.UpflowUnavailable)]
     public async Task Create_ErrorStatus_ClassifiedByReason(HttpStatusCode status, string reason)
     {
         var result = await Client(new FixedAnswer(status, """{"message":"told you\nso"}""")).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None);
-        var refused = Assert.IsType<UpflowResult.Refused>(result);
+        var refused = Assert.IsType<UpflowAnswer.Refused>(result);
         Assert.Equal(reason, refused.Reason);
         Assert.Equal((int)status, refused.StatusCode);
         Assert.DoesNotContain('\n', refused.Message);
     }
 
     [Theory]
-    [InlineData(HttpStatusCode.Unauthorized)]
-    [InlineData(HttpStatusCode.Forbidden)]
-    public async Task Create_CredentialsRefused_PausesInsteadOfFailingTheLink(HttpStatusCode status) =>
-        await Assert.ThrowsAsync<UpflowPausedException>(() =>
-            Client(new FixedAnswer(status, "{}")).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
+    [InlineData(HttpStatusCode.TooManyRequests)]
+    [InlineData(HttpStatusCode.RequestTimeout)]
+    [InlineData(HttpStatusCode.InternalServerError)]
+    [InlineData(HttpStatusCode.ServiceUnavailable)]
+    public async Task Create_TransientStatusAfterRetries_IsUnavailable(HttpStatusCode status)
+    {
+        var result = await Client(new FixedAnswer(status, """{"message":"told you\nso"}""")).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None);
+        var unavailable = Assert.IsType<UpflowAnswer.Unavailable>(result);
+        Assert.Equal((int)status, unavailable.StatusCode);
+        Assert.DoesNotContain('\n', unavailable.Message);
+    }
 
     [Theory]
     [InlineData("""{"link":"https://portal.test/p/abc","id":"x"}""", "fields received: link, id")]
@@ -106,7 +108,7 @@ public sealed class UpflowClientTests
     [InlineData("""{"url":"javascript:alert(1)"}""", "not an absolute http(s) URL")]
     public async Task Create_200WithoutUsableUrl_FailsNamingWhatCame(string body, string expected)
     {
-        var refused = Assert.IsType<UpflowResult.Refused>(
+        var refused = Assert.IsType<UpflowAnswer.Refused>(
             await Client(new FixedAnswer(HttpStatusCode.OK, body)).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
         Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, refused.Reason);
         Assert.Contains(expected, refused.Message);
@@ -116,7 +118,7 @@ public sealed class UpflowClientTests
     public async Task Create_AnswerWithByteOrderMark_IsRead()
     {
         var body = Encoding.UTF8.GetPreamble().Concat(Encoding.UTF8.GetBytes("""{"url":"https://portal.test/p/bom"}""")).ToArray();
-        var issued = Assert.IsType<UpflowResult.Issued>(
+        var issued = Assert.IsType<UpflowAnswer.Issued>(
             await Client(new FixedBytes(body)).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
         Assert.Equal("https://portal.test/p/bom", issued.Url);
     }
@@ -130,15 +132,15 @@ public sealed class UpflowClientTests
         var body = Encoding.UTF8.GetBytes("{\"url\":\"https://portal.test/p/big\"," + new string(' ', padding) + "\"x\":1}");
         var result = await Client(new FixedBytes(body)).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None);
         if (readable)
-            Assert.Equal("https://portal.test/p/big", Assert.IsType<UpflowResult.Issued>(result).Url);
+            Assert.Equal("https://portal.test/p/big", Assert.IsType<UpflowAnswer.Issued>(result).Url);
         else
-            Assert.Contains("not JSON", Assert.IsType<UpflowResult.Refused>(result).Message);
+            Assert.Contains("not JSON", Assert.IsType<UpflowAnswer.Refused>(result).Message);
     }
 
     [Fact]
     public async Task Create_ErrorBodyNamingAUrl_IsQuotedWithoutIt()
     {
-        var refused = Assert.IsType<UpflowResult.Refused>(await Client(new FixedAnswer(HttpStatusCode.UnprocessableEntity,
+        var refused = Assert.IsType<UpflowAnswer.Refused>(await Client(new FixedAnswer(HttpStatusCode.UnprocessableEntity,
             """{"error":"link https://portal.test/p/s3cr3t-token exists"}""")).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
         Assert.DoesNotContain("s3cr3t-token", refused.Message);
         Assert.Contains("[url]", refused.Message);
@@ -149,7 +151,7 @@ public sealed class UpflowClientTests
     {
         // HttpClient's timeout surfaces as TaskCanceledException; MassTransit would take it for a cancellation.
         var result = await Client(new Unreachable(new TaskCanceledException("timeout"))).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None);
-        Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, Assert.IsType<UpflowResult.Refused>(result).Reason);
+        Assert.Contains("timed out", Assert.IsType<UpflowAnswer.Unavailable>(result).Message);
     }
 
     [Fact]
@@ -157,9 +159,7 @@ public sealed class UpflowClientTests
     {
         var result = await Client(new Unreachable(new HttpRequestException(HttpRequestError.ConnectionError, "refused")))
             .CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None);
-        var refused = Assert.IsType<UpflowResult.Refused>(result);
-        Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, refused.Reason);
-        Assert.Contains("ConnectionError", refused.Message);
+        Assert.Contains("ConnectionError", Assert.IsType<UpflowAnswer.Unavailable>(result).Message);
     }
 
     [Fact]

@@ -34,14 +34,20 @@ public sealed class UpflowResiliencePipelineTests
         return response;
     }
 
-    private static ValueTask<HttpResponseMessage> Run(Setup setup, Func<int, HttpResponseMessage> answer, Guid? requestId = null)
+    private static ValueTask<HttpResponseMessage> Run(Setup setup, Func<int, HttpResponseMessage> answer, Guid? requestId = null) =>
+        Run(setup, n => ValueTask.FromResult(answer(n)), requestId);
+
+    private static ValueTask<HttpResponseMessage> Run(Setup setup, Func<int, Task<HttpResponseMessage>> answer, Guid? requestId = null) =>
+        Run(setup, n => new ValueTask<HttpResponseMessage>(answer(n)), requestId);
+
+    private static ValueTask<HttpResponseMessage> Run(Setup setup, Func<int, ValueTask<HttpResponseMessage>> answer, Guid? requestId = null)
     {
         var attempts = 0;
         var context = ResilienceContextPool.Shared.Get();
         var request = new HttpRequestMessage(HttpMethod.Post, "https://upflow.test/v1/customers/x/portal");
         request.Options.Set(UpflowClient.RequestIdOption, requestId ?? Guid.NewGuid());
         context.SetRequestMessage(request);
-        return setup.Pipeline.ExecuteAsync((_, _) => ValueTask.FromResult(answer(Interlocked.Increment(ref attempts))), context, 0);
+        return setup.Pipeline.ExecuteAsync((_, _) => answer(Interlocked.Increment(ref attempts)), context, 0);
     }
 
     [Theory]
@@ -176,5 +182,61 @@ public sealed class UpflowResiliencePipelineTests
         for (var i = 0; i < 10; i++)
             await Run(setup, _ => Answer(HttpStatusCode.ServiceUnavailable), requestId);
         Assert.Equal(UpflowPause.None, setup.Availability.Pause);
+    }
+
+    [Fact]
+    public async Task Outage_HalfOpen_LetsOneQueuedRequestTry_AndItsAnswerResumes()
+    {
+        var time = new FakeTimeProvider();
+        var options = new UpflowOptions { MaxRetryAttempts = 0, MaxRequestsPerSecond = 0, OutageFailureThreshold = 1,
+            OutageProbeInterval = TimeSpan.FromSeconds(3) };
+        var setup = Build(time, options);
+        await Run(setup, _ => Answer(HttpStatusCode.ServiceUnavailable));
+        Assert.Equal(UpflowPause.Outage, setup.Availability.Pause);
+
+        // Before the interval: nothing is sent.
+        var calls = 0;
+        await Assert.ThrowsAsync<UpflowPausedException>(async () => await Run(setup, _ => { calls++; return Answer(HttpStatusCode.OK); }));
+        Assert.Equal(0, calls);
+
+        // After it, the first request is the trial and fails again: one call, paused again.
+        time.Advance(TimeSpan.FromSeconds(3));
+        Assert.True(setup.Availability.IsHalfOpen);
+        await Run(setup, _ => { calls++; return Answer(HttpStatusCode.ServiceUnavailable); });
+        Assert.Equal(1, calls);
+        Assert.False(setup.Availability.IsHalfOpen);
+        await Assert.ThrowsAsync<UpflowPausedException>(async () => await Run(setup, _ => { calls++; return Answer(HttpStatusCode.OK); }));
+        Assert.Equal(1, calls);
+
+        // The next trial is answered: calls resume for everyone.
+        time.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(HttpStatusCode.OK, (await Run(setup, _ => { calls++; return Answer(HttpStatusCode.OK); })).StatusCode);
+        Assert.Equal(UpflowPause.None, setup.Availability.Pause);
+        Assert.Equal(HttpStatusCode.OK, (await Run(setup, _ => { calls++; return Answer(HttpStatusCode.OK); })).StatusCode);
+        Assert.Equal(3, calls);
+    }
+
+    [Fact]
+    public async Task RefusedCredentials_HalfOpen_SecondCallerWaitsForTheTrialsVerdict()
+    {
+        var time = new FakeTimeProvider();
+        var setup = Build(time, new UpflowOptions { MaxRequestsPerSecond = 0, CredentialsProbeInterval = TimeSpan.FromSeconds(5) });
+        await Assert.ThrowsAsync<UpflowPausedException>(async () => await Run(setup, _ => Answer(HttpStatusCode.Unauthorized)));
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        var release = new TaskCompletionSource();
+        var calls = 0;
+        Func<int, Task<HttpResponseMessage>> slow = async _ => { Interlocked.Increment(ref calls); await release.Task; return Answer(HttpStatusCode.OK); };
+        var trial = Run(setup, slow).AsTask();
+        await WaitFor(() => calls == 1);
+        var second = Run(setup, _ => { Interlocked.Increment(ref calls); return Answer(HttpStatusCode.OK); }).AsTask();
+        await Task.Delay(50);
+        Assert.Equal(1, calls);
+        Assert.False(second.IsCompleted);
+
+        release.SetResult();
+        Assert.Equal(HttpStatusCode.OK, (await trial).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await second).StatusCode);
+        Assert.Equal(2, calls);
     }
 }

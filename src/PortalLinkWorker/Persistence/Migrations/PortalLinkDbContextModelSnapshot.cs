@@ -243,6 +243,19 @@ namespace PortalLinkWorker.Persistence.Migrations
                         .HasColumnType("text")
                         .HasColumnName("account");
 
+                    b.Property<long>("AdmittedLatestSlot")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasDefaultValue(0L)
+                        .HasColumnName("admitted_latest_slot");
+
+                    b.PrimitiveCollection<int[]>("AdmittedSlots")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer[]")
+                        .HasColumnName("admitted_slots")
+                        .HasDefaultValueSql("'{}'::integer[]");
+
                     b.Property<DateTimeOffset>("PausedUntil")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("paused_until");

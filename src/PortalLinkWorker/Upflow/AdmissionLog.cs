@@ -1,0 +1,105 @@
+namespace PortalLinkWorker.Upflow;
+
+/// <summary>
+/// How many calls Upflow admitted (answered with anything but 429), counted by when they were sent, in
+/// <see cref="SlotLength"/> slots over the last <see cref="Span"/>. Shared by every replica in the budget row, so a 429
+/// is read against what the whole fleet got through. Immutable: every change returns a new log.
+/// </summary>
+public sealed record AdmissionLog(int[] Slots, long LatestSlot)
+{
+    /// <summary>A quarter of a second: fine enough to read "the last second" of a per-second limiter.</summary>
+    public static readonly TimeSpan SlotLength = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A minute: the longest window Upflow documents (600 calls a minute).</summary>
+    public static readonly TimeSpan Span = TimeSpan.FromMinutes(1);
+
+    public const int SlotCount = 240;
+
+    /// <summary>A gap this long without an admitted call ends a busy run: what came before it says nothing of the
+    /// limiter's window now.</summary>
+    public static readonly TimeSpan IdleGap = TimeSpan.FromSeconds(2);
+
+    public static AdmissionLog Empty { get; } = new(new int[SlotCount], 0);
+
+    public static long SlotOf(DateTimeOffset at) => at.ToUnixTimeMilliseconds() / (long)SlotLength.TotalMilliseconds;
+
+    /// <summary>Adds calls sent at the given times; calls older than <see cref="Span"/> are left out.</summary>
+    public AdmissionLog Add(IReadOnlyCollection<DateTimeOffset> sentAt, DateTimeOffset now)
+    {
+        if (sentAt.Count == 0)
+            return this;
+        var nowSlot = SlotOf(now);
+        var slots = Shifted(nowSlot);
+        foreach (var at in sentAt)
+        {
+            var slot = Math.Min(SlotOf(at), nowSlot);
+            if (slot > nowSlot - SlotCount)
+                slots[Index(slot)]++;
+        }
+        return new AdmissionLog(slots, nowSlot);
+    }
+
+    /// <summary>Calls admitted that were sent within <paramref name="window"/> before <paramref name="now"/>; the slot the
+    /// window starts in counts for the part of it inside the window.</summary>
+    public double Count(DateTimeOffset now, TimeSpan window)
+    {
+        var nowSlot = SlotOf(now);
+        var start = now - window;
+        var startSlot = SlotOf(start);
+        var total = 0.0;
+        for (var slot = Math.Max(startSlot, Math.Max(LatestSlot, nowSlot) - SlotCount + 1); slot <= Math.Min(nowSlot, LatestSlot); slot++)
+        {
+            var count = Slots[Index(slot)];
+            if (slot == startSlot)
+            {
+                var slotEnd = DateTimeOffset.FromUnixTimeMilliseconds((slot + 1) * (long)SlotLength.TotalMilliseconds);
+                total += count * Math.Clamp((slotEnd - start) / SlotLength, 0, 1);
+            }
+            else
+                total += count;
+        }
+        return total;
+    }
+
+    /// <summary>When the current busy run began: the earliest slot with admitted calls reached from the latest one
+    /// without crossing <see cref="IdleGap"/>; null when nothing was admitted within the span.</summary>
+    public DateTimeOffset? BusySince(DateTimeOffset now)
+    {
+        var nowSlot = SlotOf(now);
+        var oldest = Math.Max(nowSlot, LatestSlot) - SlotCount + 1;
+        var gapSlots = (long)(IdleGap / SlotLength);
+        long? start = null;
+        var empty = 0L;
+        for (var slot = Math.Min(nowSlot, LatestSlot); slot >= oldest; slot--)
+        {
+            if (Slots[Index(slot)] > 0)
+            {
+                start = slot;
+                empty = 0;
+            }
+            else if (start is not null && ++empty >= gapSlots)
+                break;
+        }
+        // The middle of the slot: its calls were sent anywhere in it.
+        return start is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s * (long)SlotLength.TotalMilliseconds) + SlotLength / 2 : null;
+    }
+
+    private int[] Shifted(long nowSlot)
+    {
+        var slots = (int[])Slots.Clone();
+        if (nowSlot <= LatestSlot)
+            return slots;
+        if (nowSlot - LatestSlot >= SlotCount)
+            return new int[SlotCount];
+        for (var slot = LatestSlot + 1; slot <= nowSlot; slot++)
+            slots[Index(slot)] = 0;
+        return slots;
+    }
+
+    private static int Index(long slot) => (int)(((slot % SlotCount) + SlotCount) % SlotCount);
+
+    public bool Equals(AdmissionLog? other) =>
+        other is not null && LatestSlot == other.LatestSlot && Slots.AsSpan().SequenceEqual(other.Slots);
+
+    public override int GetHashCode() => HashCode.Combine(LatestSlot, Slots.Length);
+}

@@ -41,7 +41,7 @@ public static class PortalLinkRequestValidator
         if (name.Length > MaxCampaignNameLength)
             return $"Name is {name.Length} characters long; at most {MaxCampaignNameLength} are accepted.";
         if (UntrustedText.FindUnsafe(name) is { } unsafeCharacter)
-            return $"Name contains a control, format or separator character: {unsafeCharacter}.";
+            return $"Name contains a control character (Unicode Cc, Cf, Zl or Zp, or half a surrogate pair): {unsafeCharacter}.";
         return null;
     }
 
@@ -64,7 +64,7 @@ public static class PortalLinkRequestValidator
         // Cc, Cf, Zl, Zp and lone surrogates: a line break or a bidi override in an id forges log lines and misleads
         // whoever reads the status page; a lone surrogate cannot even be stored.
         if (UntrustedText.FindUnsafe(customerId) is { } unsafeCharacter)
-            return $"CustomerId contains a control, format or separator character: {unsafeCharacter}.";
+            return $"CustomerId contains a control character (Unicode Cc, Cf, Zl or Zp, or half a surrogate pair): {unsafeCharacter}.";
         if (customerId.StartsWith(ExternalPrefix, StringComparison.Ordinal))
             return customerId.Length == ExternalPrefix.Length || string.IsNullOrWhiteSpace(customerId[ExternalPrefix.Length..])
                 ? "CustomerId 'external:' has no id after the prefix."

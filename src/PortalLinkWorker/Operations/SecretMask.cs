@@ -36,11 +36,11 @@ public static class SecretMask
             return NotSet;
         try
         {
-            _ = new NpgsqlConnectionStringBuilder(value);
-            // The general builder keeps the keys as written, so a key Npgsql knows under several names is masked too.
-            var builder = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = value };
+            // Npgsql's builder knows each key under its canonical name (sslpassword → SSL Password).
+            var builder = new NpgsqlConnectionStringBuilder(value);
             foreach (var key in builder.Keys.Cast<string>().Where(IsSecretName).ToList())
-                builder[key] = Masked;
+                if (builder.TryGetValue(key, out var set) && set is not null && !string.IsNullOrEmpty(set.ToString()))
+                    builder[key] = Masked;
             return builder.ConnectionString;
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException)

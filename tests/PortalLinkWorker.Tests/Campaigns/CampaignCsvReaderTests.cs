@@ -134,5 +134,5 @@ public sealed class CampaignCsvReaderTests
     [InlineData("external:a\u202Eb")]
     [InlineData("external:a\u0000b")]
     public void Read_UnsafeCharacterInAnId_ProblemRow(string id) =>
-        Assert.Contains("control, format or separator", Assert.Single(Read($"customer_id\n{id}\n")).Problem);
+        Assert.Contains("control character", Assert.Single(Read($"customer_id\n{id}\n")).Problem);
 }

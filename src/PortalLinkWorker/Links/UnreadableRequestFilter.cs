@@ -28,7 +28,7 @@ public sealed partial class UnreadableRequestFilter(TimeProvider time, ILogger<U
 
     public async Task Send(ExceptionReceiveContext context, IPipe<ExceptionReceiveContext> next)
     {
-        if (IsUnreadable(context.Exception) && RequestKeys.Read(context.Body.GetBytes()) is { } keys)
+        if (IsUnreadable(context.Exception) && RequestKeys.Read(MessageBodyMemory.Of(context.Body).Span) is { } keys)
         {
             var message = UntrustedText.Clean($"GeneratePortalLink could not be read: {Describe(context.Exception)}", MaxReason);
             LogUnreadable(logger, keys.RequestId, message);

@@ -66,4 +66,8 @@ public sealed class SecretMaskTests
     [InlineData("ClientSecret")]
     public void ConfigurationCheck_Show_MasksEveryKeyNamedLikeASecret(string name) =>
         Assert.Equal(SecretMask.Masked, ConfigurationCheck.Show(name, "hunter2"));
+
+    [Fact]
+    public void ConfigurationCheck_Show_PostgresWithSslPassword_NoPasswordShown() =>
+        Assert.DoesNotContain("hunter", ConfigurationCheck.Show("Postgres", "Host=db;Username=app;Password=hunter2;SSL Password=hunter3"));
 }

@@ -1,4 +1,6 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
+using PortalLinkWorker.Input;
 
 namespace PortalLinkWorker.Campaigns;
 
@@ -12,8 +14,11 @@ public sealed class StartPortalLinkCampaignConsumerDefinition : ConsumerDefiniti
     /// once would only share the same connection pool and broker channel.</summary>
     private const int ConcurrentStarts = 1;
 
-    public StartPortalLinkCampaignConsumerDefinition()
+    private readonly CampaignOptions _options;
+
+    public StartPortalLinkCampaignConsumerDefinition(IOptions<CampaignOptions> options)
     {
+        _options = options.Value;
         EndpointName = QueueName;
         ConcurrentMessageLimit = ConcurrentStarts;
     }
@@ -23,7 +28,21 @@ public sealed class StartPortalLinkCampaignConsumerDefinition : ConsumerDefiniti
     {
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
             rabbit.PrefetchCount = ConcurrentStarts;
-        // Every step of a start is idempotent, so a retry after a database or broker blip picks up where it stopped.
-        endpointConfigurator.UseMessageRetry(r => r.Intervals(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15)));
+        // Every step of a start is idempotent, so a retry after a database or broker blip picks up where it stopped. A
+        // refused or unreadable start will not do better the second time.
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Intervals(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15));
+            r.Ignore<CampaignRefusedException>();
+            r.Ignore<Exception>(Links.UnreadableRequestFilter.IsUnreadable);
+        });
+        // A body over the limit goes to the error queue (with a Fault) before it is deserialised.
+        MessageSizeFilter.Configure(endpointConfigurator, _options.MaxMessageSize, $"{CampaignOptions.Section}:{nameof(CampaignOptions.MaxMessageSize)}",
+            Pipe.New<ExceptionReceiveContext>(error =>
+            {
+                error.UseFilter(new MassTransit.Middleware.GenerateFaultFilter());
+                error.UseFilter(new MassTransit.Middleware.ErrorTransportFilter());
+            }),
+            context.GetRequiredService<ILogger<MessageSizeFilter>>());
     }
 }

@@ -72,7 +72,8 @@ public sealed record CampaignCommandOptions(
             error = $"campaign {verb} needs the campaign's id (a UUID).";
         if (error is null && verb == "start")
             error = Links.PortalLinkRequestValidator.ValidateExpiresIn(expiresIn, int.MaxValue) is { } e1 ? $"--expires-in: {e1}"
-                : Links.PortalLinkRequestValidator.ValidateFrameAncestors(frameAncestors) is { } e2 ? $"--frame-ancestors: {e2}" : null;
+                : Links.PortalLinkRequestValidator.ValidateFrameAncestors(frameAncestors) is { } e2 ? $"--frame-ancestors: {e2}"
+                : Links.PortalLinkRequestValidator.ValidateCampaignName(name) is { } e3 ? $"--name: {e3}" : null;
         return (new CampaignCommandOptions(verb, file, name, expiresIn,
             string.IsNullOrEmpty(frameAncestors) ? null : frameAncestors, campaignId, wait, [.. settings]), error);
     }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -106,13 +107,28 @@ public static class PortalLinkOperationsExtensions
             ResponseWriter = HealthResponseWriter.WriteAsync,
         });
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapGet("/status.json", async (StatusService status, HttpContext context) =>
+        app.MapGet("/status.json", async (StatusService status, HttpContext context, IOptions<OperationsOptions> options) =>
         {
+            StatusPageSecurity.AddHeaders(context.Response, page: false);
             context.Response.Headers.CacheControl = "no-store";
+            if (!StatusPageSecurity.IsAuthorized(context.Request, options.Value.StatusToken))
+                return Unauthorized(context);
             return Results.Json(await status.ReadAsync(context.RequestAborted), StatusJson.Options);
         });
-        app.MapGet("/", () => Results.Stream(StatusPage.Open(), "text/html; charset=utf-8"));
+        app.MapGet("/", (HttpContext context, IOptions<OperationsOptions> options) =>
+        {
+            StatusPageSecurity.AddHeaders(context.Response, page: true);
+            return StatusPageSecurity.IsAuthorized(context.Request, options.Value.StatusToken)
+                ? Results.Stream(StatusPage.Open(), "text/html; charset=utf-8")
+                : Unauthorized(context);
+        });
         return app;
+    }
+
+    private static IResult Unauthorized(HttpContext context)
+    {
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        return Results.StatusCode(StatusCodes.Status401Unauthorized);
     }
 
     private static bool IsOperationsPath(PathString path) =>

@@ -6,8 +6,10 @@ namespace PortalLinkWorker.Hosting;
 public static class PortalLinkWorkerHost
 {
     /// <summary>Where the worker's HTTP endpoint (health, metrics, status page) listens when neither <c>Urls</c> /
-    /// <c>ASPNETCORE_URLS</c> / <c>--urls</c> nor <c>ASPNETCORE_HTTP_PORTS</c> says otherwise.</summary>
-    public const string DefaultUrls = "http://0.0.0.0:8080";
+    /// <c>ASPNETCORE_URLS</c> / <c>--urls</c> nor <c>ASPNETCORE_HTTP_PORTS</c> says otherwise: the loopback interface
+    /// only, so a worker started on a workstation or a shared host shows its status page to nobody else. The container
+    /// images set <c>ASPNETCORE_HTTP_PORTS=8080</c> (every interface of the container).</summary>
+    public const string DefaultUrls = "http://127.0.0.1:8080";
 
     /// <summary>For the commands (migrate, request, …): no web server. appsettings.json is read from beside the DLL, so
     /// the worker starts the same from any directory; environment variables (<c>Upflow__ApiKey</c>) and

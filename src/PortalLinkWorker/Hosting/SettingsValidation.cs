@@ -22,6 +22,8 @@ public static partial class SettingsValidation
         (DatabaseOptions.Section, typeof(DatabaseOptions)),
         (LoggingOptions.Section, typeof(LoggingOptions)),
         (TelemetryOptions.Section, typeof(TelemetryOptions)),
+        (Campaigns.CampaignOptions.Section, typeof(Campaigns.CampaignOptions)),
+        (OperationsOptions.Section, typeof(OperationsOptions)),
     ];
 
     /// <summary>Validates every section of <paramref name="configuration"/> on a service provider of its own (the host's

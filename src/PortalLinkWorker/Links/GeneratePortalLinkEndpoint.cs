@@ -1,4 +1,7 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
+using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Input;
 
 namespace PortalLinkWorker.Links;
 
@@ -20,13 +23,18 @@ public static class GeneratePortalLinkEndpoint
         endpointConfigurator.UseMessageRetry(r =>
         {
             r.Intervals(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5));
-            // A body that cannot be read will not read better the second time.
-            r.Ignore<System.Text.Json.JsonException>();
+            // A body that cannot be read will not read better the second time (nor a lone surrogate in it).
+            r.Ignore<Exception>(UnreadableRequestFilter.IsUnreadable);
         });
         // A message with fields of the wrong type but a readable RequestId is answered with PortalLinkFailed instead of
         // going silently to the error queue.
-        endpointConfigurator.ConfigureError(error => UnreadableRequestFilter.Configure(error,
+        void ConfigureError(IPipeConfigurator<ExceptionReceiveContext> error) => UnreadableRequestFilter.Configure(error,
             context.GetRequiredService<TimeProvider>(), context.GetRequiredService<ILogger<UnreadableRequestFilter>>(),
-            context.GetRequiredService<Operations.LinkOutcomes>()));
+            context.GetRequiredService<Operations.LinkOutcomes>());
+        endpointConfigurator.ConfigureError(ConfigureError);
+        // A body over the limit is refused before it is deserialised, and answered the same way.
+        MessageSizeFilter.Configure(endpointConfigurator, context.GetRequiredService<IOptions<ConsumerOptions>>().Value.MaxMessageSize,
+            $"{ConsumerOptions.Section}:{nameof(ConsumerOptions.MaxMessageSize)}", Pipe.New<ExceptionReceiveContext>(ConfigureError),
+            context.GetRequiredService<ILogger<MessageSizeFilter>>());
     }
 }

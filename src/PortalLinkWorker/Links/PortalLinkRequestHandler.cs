@@ -29,9 +29,6 @@ public sealed partial class PortalLinkRequestHandler(
     Operations.LinkOutcomes outcomes,
     ILogger<PortalLinkRequestHandler> logger)
 {
-    /// <summary>How much of an unusable CustomerId is kept in the row (PostgreSQL text cannot hold NUL either).</summary>
-    private const int MaxStoredInvalidCustomerId = 1024;
-
     public async Task HandleAsync(ConsumeContext<GeneratePortalLink> context, UpflowLane lane)
     {
         var request = context.Message;
@@ -74,7 +71,7 @@ public sealed partial class PortalLinkRequestHandler(
         {
             // Without an idempotency key there is nothing to record the outcome under.
             LogInvalid(logger, problem!);
-            await context.Publish(new PortalLinkFailed(request.RequestId, customerId, PortalLinkFailureReason.InvalidRequest,
+            await context.Publish(new PortalLinkFailed(request.RequestId, CustomerIdEcho.Echoed(customerId), PortalLinkFailureReason.InvalidRequest,
                 problem!, time.GetUtcNow(), request.CampaignId), context.CancellationToken);
             outcomes.Failed(request.RequestId, shownCustomerId, PortalLinkFailureReason.InvalidRequest, request.CampaignId);
             return;
@@ -92,7 +89,7 @@ public sealed partial class PortalLinkRequestHandler(
             await store.RollbackAsync(keepPending: null, ct);
             var reused = $"RequestId {request.RequestId} was already used for another customer; use a new RequestId for each request.";
             LogInvalid(logger, reused);
-            await context.Publish(new PortalLinkFailed(request.RequestId, customerId, PortalLinkFailureReason.InvalidRequest,
+            await context.Publish(new PortalLinkFailed(request.RequestId, CustomerIdEcho.Echoed(customerId), PortalLinkFailureReason.InvalidRequest,
                 reused, Now(), request.CampaignId), context.CancellationToken);
             outcomes.Failed(request.RequestId, shownCustomerId, PortalLinkFailureReason.InvalidRequest, request.CampaignId);
             return;
@@ -256,25 +253,19 @@ public sealed partial class PortalLinkRequestHandler(
         link.Status == PortalLinkStatus.Generated
             ? context.Publish(new PortalLinkGenerated(link.RequestId, customerId, link.Url!, link.ExpiresAt!.Value,
                 link.GeneratedAt!.Value, link.CampaignId), context.CancellationToken)
-            : context.Publish(new PortalLinkFailed(link.RequestId, customerId, link.FailureReason!, link.FailureMessage!,
+            : context.Publish(new PortalLinkFailed(link.RequestId, CustomerIdEcho.Echoed(customerId), link.FailureReason!, link.FailureMessage!,
                 link.FailedAt!.Value, link.CampaignId), context.CancellationToken);
 
     private static PortalLink NewRow(GeneratePortalLink request, bool valid, DateTimeOffset now) => new()
     {
         RequestId = request.RequestId,
-        CustomerId = valid ? request.CustomerId : Storable(request.CustomerId ?? ""),
+        CustomerId = valid ? request.CustomerId : CustomerIdEcho.Stored(request.CustomerId),
         CampaignId = request.CampaignId,
         ExpiresIn = valid ? request.ExpiresIn ?? UpflowOptions.DefaultExpiresInSeconds : null,
         FrameAncestors = valid && !string.IsNullOrEmpty(request.FrameAncestors) ? request.FrameAncestors : null,
         CreatedAt = now,
         UpdatedAt = now,
     };
-
-    private static string Storable(string customerId)
-    {
-        var cut = customerId.Length > MaxStoredInvalidCustomerId ? customerId[..MaxStoredInvalidCustomerId] : customerId;
-        return cut.Replace('\0', '\uFFFD');
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Portal link generated, valid until {ExpiresAt:O}")]
     private static partial void LogGenerated(ILogger logger, DateTimeOffset expiresAt);

@@ -1,4 +1,5 @@
 using PortalLinkContracts;
+using PortalLinkWorker.Input;
 
 namespace PortalLinkWorker.Links;
 
@@ -24,6 +25,26 @@ public static class PortalLinkRequestValidator
     /// <summary>Most host names in one FrameAncestors list: more is not a list of embedding sites but a mistake.</summary>
     public const int MaxFrameAncestors = 32;
 
+    /// <summary>32 names of 253 characters and the spaces between them: checked before the list is split.</summary>
+    public const int MaxFrameAncestorsLength = MaxFrameAncestors * (MaxHostNameLength + 1);
+
+    /// <summary>Longest campaign name accepted: it is shown on the status page and in logs and events.</summary>
+    public const int MaxCampaignNameLength = 200;
+
+    /// <summary>Null when <paramref name="name"/> may be a campaign's name (absent or blank: the campaign id is used),
+    /// else what is wrong. A name reaches log lines, the status page and <c>PortalLinkCampaignCompleted</c>: a line
+    /// break in it would forge a log line, so it is refused like an id's, not cleaned.</summary>
+    public static string? ValidateCampaignName(string? name)
+    {
+        if (string.IsNullOrEmpty(name))
+            return null;
+        if (name.Length > MaxCampaignNameLength)
+            return $"Name is {name.Length} characters long; at most {MaxCampaignNameLength} are accepted.";
+        if (UntrustedText.FindUnsafe(name) is { } unsafeCharacter)
+            return $"Name contains a control character (Unicode Cc, Cf, Zl or Zp, or half a surrogate pair): {unsafeCharacter}.";
+        return null;
+    }
+
     /// <summary>Returns null when the request may go to Upflow, else a sentence saying what is wrong.</summary>
     public static string? Validate(GeneratePortalLink request, int maxExpiresIn)
     {
@@ -40,8 +61,10 @@ public static class PortalLinkRequestValidator
             return "CustomerId is missing or empty.";
         if (customerId.Length > MaxCustomerIdLength)
             return $"CustomerId is {customerId.Length} characters long; at most {MaxCustomerIdLength} are accepted.";
-        if (customerId.Any(char.IsControl))
-            return "CustomerId contains a control character.";
+        // Cc, Cf, Zl, Zp and lone surrogates: a line break or a bidi override in an id forges log lines and misleads
+        // whoever reads the status page; a lone surrogate cannot even be stored.
+        if (UntrustedText.FindUnsafe(customerId) is { } unsafeCharacter)
+            return $"CustomerId contains a control character (Unicode Cc, Cf, Zl or Zp, or half a surrogate pair): {unsafeCharacter}.";
         if (customerId.StartsWith(ExternalPrefix, StringComparison.Ordinal))
             return customerId.Length == ExternalPrefix.Length || string.IsNullOrWhiteSpace(customerId[ExternalPrefix.Length..])
                 ? "CustomerId 'external:' has no id after the prefix."
@@ -69,6 +92,8 @@ public static class PortalLinkRequestValidator
     {
         if (string.IsNullOrEmpty(frameAncestors))
             return null;
+        if (frameAncestors.Length > MaxFrameAncestorsLength)
+            return $"FrameAncestors is {frameAncestors.Length} characters long; at most {MaxFrameAncestorsLength} are accepted.";
         var hosts = frameAncestors.Split(' ');
         if (hosts.Length > MaxFrameAncestors)
             return $"FrameAncestors names {hosts.Length} hosts; at most {MaxFrameAncestors} are accepted.";
@@ -99,11 +124,9 @@ public static class PortalLinkRequestValidator
         return null;
     }
 
-    /// <summary>Echoes a bad value in an error message without control characters and without unbounded length.</summary>
-    private static string Printable(string value)
-    {
-        const int MaxEcho = 80;
-        var cleaned = new string(value.Take(MaxEcho).Select(c => char.IsControl(c) ? '?' : c).ToArray());
-        return value.Length > MaxEcho ? cleaned + "…" : cleaned;
-    }
+    /// <summary>Echoes a bad value in an error message without unsafe characters and without unbounded length.</summary>
+    private static string Printable(string value) => UntrustedText.Clean(value, MaxEchoedHostName);
+
+    /// <summary>A host name is at most 253 characters; a longer echo would only repeat the mistake.</summary>
+    private const int MaxEchoedHostName = 80;
 }

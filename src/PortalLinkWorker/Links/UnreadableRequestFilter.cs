@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MassTransit;
 using PortalLinkContracts;
+using PortalLinkWorker.Input;
 
 namespace PortalLinkWorker.Links;
 
@@ -8,7 +9,8 @@ namespace PortalLinkWorker.Links;
 /// A <see cref="GeneratePortalLink"/> whose fields have the wrong type (an ExpiresIn of "60", a RequestId that is not a
 /// UUID) cannot be read into the contract, so the consumer never sees it. When the body still names a RequestId, the
 /// publisher gets its answer: a <see cref="PortalLinkFailed"/> with <c>InvalidRequest</c> saying which field was wrong,
-/// and the message is acknowledged. A body without a readable RequestId goes to the error queue as before.
+/// and the message is acknowledged. So is a body the reader refuses (a lone surrogate) or one over the size limit
+/// (<see cref="MessageSizeFilter"/>). A body without a readable RequestId goes to the error queue, with the reason.
 /// </summary>
 public sealed partial class UnreadableRequestFilter(TimeProvider time, ILogger<UnreadableRequestFilter> logger,
     Operations.LinkOutcomes? outcomes = null)
@@ -26,12 +28,12 @@ public sealed partial class UnreadableRequestFilter(TimeProvider time, ILogger<U
 
     public async Task Send(ExceptionReceiveContext context, IPipe<ExceptionReceiveContext> next)
     {
-        if (IsUnreadable(context.Exception) && ReadKeys(context.Body.GetBytes()) is { } keys)
+        if (IsUnreadable(context.Exception) && RequestKeys.Read(MessageBodyMemory.Of(context.Body).Span) is { } keys)
         {
-            var message = $"GeneratePortalLink could not be read: {Describe(context.Exception)}";
+            var message = UntrustedText.Clean($"GeneratePortalLink could not be read: {Describe(context.Exception)}", MaxReason);
             LogUnreadable(logger, keys.RequestId, message);
             var endpoint = await context.PublishEndpointProvider.GetPublishSendEndpoint<PortalLinkFailed>();
-            await endpoint.Send(new PortalLinkFailed(keys.RequestId, keys.CustomerId, PortalLinkFailureReason.InvalidRequest,
+            await endpoint.Send(new PortalLinkFailed(keys.RequestId, CustomerIdEcho.Echoed(keys.CustomerId), PortalLinkFailureReason.InvalidRequest,
                 message, time.GetUtcNow(), keys.CampaignId), context.CancellationToken);
             outcomes?.Failed(keys.RequestId, PortalLinkRequestValidator.ValidateCustomerId(keys.CustomerId) is null ? keys.CustomerId : "(invalid)",
                 PortalLinkFailureReason.InvalidRequest, keys.CampaignId);
@@ -42,44 +44,16 @@ public sealed partial class UnreadableRequestFilter(TimeProvider time, ILogger<U
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("unreadable-request");
 
-    private static bool IsUnreadable(Exception e)
+    /// <summary>A body no retry will read better: malformed or mistyped JSON, text System.Text.Json refuses (a lone
+    /// surrogate: an <see cref="InvalidOperationException"/> from the reader, not a JsonException), or a body over the
+    /// endpoint's size limit (<see cref="MessageSizeFilter"/>).</summary>
+    public static bool IsUnreadable(Exception e)
     {
         for (var inner = e; inner is not null; inner = inner.InnerException)
-            if (inner is JsonException)
+            if (inner is JsonException or MessageTooLargeException or System.Text.DecoderFallbackException ||
+                inner is InvalidOperationException && inner.Source == typeof(JsonException).Assembly.GetName().Name)
                 return true;
         return false;
-    }
-
-    /// <summary>RequestId (required), CustomerId and CampaignId, read leniently from a MassTransit envelope's
-    /// <c>message</c> or from a plain JSON body; null when there is no usable RequestId.</summary>
-    internal static (Guid RequestId, string CustomerId, Guid? CampaignId)? ReadKeys(byte[] body)
-    {
-        try
-        {
-            var root = JsonDocument.Parse(body).RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                return null;
-            var message = Property(root, "message") is { ValueKind: JsonValueKind.Object } inner ? inner : root;
-            if (Property(message, "requestId") is not { ValueKind: JsonValueKind.String } id || !Guid.TryParse(id.GetString(), out var requestId) ||
-                requestId == Guid.Empty)
-                return null;
-            var customerId = Property(message, "customerId") is { ValueKind: JsonValueKind.String } customer ? customer.GetString() ?? "" : "";
-            Guid? campaignId = Property(message, "campaignId") is { ValueKind: JsonValueKind.String } campaign &&
-                               Guid.TryParse(campaign.GetString(), out var parsed) ? parsed : null;
-            return (requestId, customerId, campaignId);
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
-        {
-            return null;
-        }
-    }
-
-    private static JsonElement? Property(JsonElement element, string name)
-    {
-        foreach (var property in element.EnumerateObject())
-            if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
-                return property.Value;
-        return null;
     }
 
     /// <summary>System.Text.Json names the field ("Path: $.message.expiresIn"); the value itself is not repeated.</summary>
@@ -90,6 +64,10 @@ public sealed partial class UnreadableRequestFilter(TimeProvider time, ILogger<U
         var cut = text.IndexOf(" | LineNumber", StringComparison.Ordinal);
         return cut > 0 ? text[..cut] : text;
     }
+
+    /// <summary>The reason echoed in PortalLinkFailed and the log: System.Text.Json's messages name the path, and a path
+    /// may hold a publisher's property names.</summary>
+    private const int MaxReason = 500;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} rejected: {Problem}")]
     private static partial void LogUnreadable(ILogger logger, Guid requestId, string problem);

@@ -84,8 +84,7 @@ public sealed class ConfigurationCheck(IServiceProvider services, IConfiguration
         (nameof(ConnectionOptions.Postgres), string s) => SecretMask.PostgresConnectionString(s),
         (nameof(ConnectionOptions.RabbitMq), string s) => SecretMask.Uri(s),
         (nameof(UpflowOptions.ApiKey), string s) => SecretMask.ApiKey(s),
-        (_, string s) when name.Contains("Secret", StringComparison.OrdinalIgnoreCase) || name.Contains("Password", StringComparison.OrdinalIgnoreCase)
-            => SecretMask.Secret(s),
+        (_, string s) when SecretMask.IsSecretName(name) => SecretMask.Secret(s),
         (_, Uri u) => SecretMask.Uri(u.OriginalString),
         (_, TimeSpan t) => t.ToString("c", CultureInfo.InvariantCulture),
         (_, IFormattable f) => f.ToString(null, CultureInfo.InvariantCulture),

@@ -2,8 +2,9 @@ using Npgsql;
 
 namespace PortalLinkWorker.Operations;
 
-/// <summary>Settings as they may be printed: passwords and the API secret replaced, the API key cut to its start (enough
-/// to tell two keys apart, not to use one).</summary>
+/// <summary>Settings as they may be printed: every setting and connection-string key whose name contains password,
+/// secret or key replaced, except the Upflow API key, cut to its start (enough to tell two keys apart, not to use one:
+/// Upflow also needs the secret).</summary>
 public static class SecretMask
 {
     public const string Masked = "****";
@@ -20,17 +21,26 @@ public static class SecretMask
         : value.Length < MinKeyLengthToShow ? Masked
         : $"{value[..ShownKeyPrefix]}… ({value.Length} characters)";
 
-    /// <summary>An Npgsql connection string with its password masked; an unreadable one is hidden whole (it could hold a
-    /// password where the parser did not expect it).</summary>
+    /// <summary>Words that make a setting or a connection-string key a secret wherever they appear in its name
+    /// (<c>Password</c>, <c>SSL Password</c>, <c>ApiSecret</c>, <c>SSL Key</c>, <c>StatusToken</c>, …), compared without case.</summary>
+    public static readonly IReadOnlyList<string> SecretWords = ["password", "secret", "key", "token"];
+
+    public static bool IsSecretName(string name) => SecretWords.Any(word => name.Contains(word, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>An Npgsql connection string with every key whose name is a secret (<see cref="IsSecretName"/>: Password,
+    /// SSL Password, SSL Key, …) masked; an unreadable one is hidden whole (it could hold a password where the parser did
+    /// not expect it).</summary>
     public static string PostgresConnectionString(string? value)
     {
         if (string.IsNullOrEmpty(value))
             return NotSet;
         try
         {
+            // Npgsql's builder knows each key under its canonical name (sslpassword → SSL Password).
             var builder = new NpgsqlConnectionStringBuilder(value);
-            if (!string.IsNullOrEmpty(builder.Password))
-                builder.Password = Masked;
+            foreach (var key in builder.Keys.Cast<string>().Where(IsSecretName).ToList())
+                if (builder.TryGetValue(key, out var set) && set is not null && !string.IsNullOrEmpty(set.ToString()))
+                    builder[key] = Masked;
             return builder.ConnectionString;
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException)

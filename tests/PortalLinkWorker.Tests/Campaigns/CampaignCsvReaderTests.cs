@@ -88,12 +88,51 @@ public sealed class CampaignCsvReaderTests
     [Fact]
     public void Read_IsLazy_RowsComeOneAtATime()
     {
-        // A reader that fails past the third line: the first rows are there before the file has been read to the end.
-        var reader = new StringReader("customer_id\nexternal:1\nexternal:2\n" + new string('x', 10));
+        // The parser reads a buffer ahead (a few thousand characters), never the whole file: with 100,000 rows behind
+        // the first, most of the file is still unread when the first row is there.
+        var rest = string.Concat(Enumerable.Range(3, 100_000).Select(i => $"external:{i}\n"));
+        var reader = new StringReader("customer_id\nexternal:1\nexternal:2\n" + rest);
         using var rows = CampaignCsvReader.Read(reader, MaxExpiresIn).GetEnumerator();
 
         Assert.True(rows.MoveNext());
         Assert.Equal("external:1", rows.Current.Entry!.CustomerId);
-        Assert.Equal("external:2", reader.ReadLine());
+        Assert.True(reader.ReadToEnd().Length > rest.Length / 2);
     }
+
+    public static TheoryData<string, string, int> Hostile() => new()
+    {
+        // 200 KB in one quoted field: refused at its line, in linear time (the reader before took 44 s for 195 KB).
+        { "200 KB quoted field", "customer_id,note\nexternal:1,\"" + new string('x', 200_000) + "\"\nexternal:2,\n", 2 },
+        { "an unclosed quote", "customer_id\nexternal:1\n\"external:2\n" + string.Concat(Enumerable.Repeat("more\n", 20_000)), 3 },
+        { "200 KB header", new string('h', 200_000) + ",customer_id\nexternal:1\n", 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Hostile))]
+    public void Read_RecordOverTheLimit_OneProblemAtItsLine_FileNotReadFurther(string kind, string csv, int line)
+    {
+        var rows = Read(csv);
+
+        var last = rows[^1];
+        Assert.True(last.Problem is not null, kind);
+        Assert.Equal(line, last.Line);
+        Assert.Contains("longer than", last.Problem);
+        Assert.True(last.Problem.Length < 300, kind);
+    }
+
+    [Fact]
+    public void Read_FieldOverTheFieldLimit_ProblemRow_RestRead()
+    {
+        var rows = Read($"customer_id,note\nexternal:1,{new string('n', CampaignCsvReader.MaxFieldLength + 1)}\nexternal:2,\n");
+
+        Assert.Contains("longer than", rows[0].Problem);
+        Assert.Equal("external:2", rows[1].Entry!.CustomerId);
+    }
+
+    [Theory]
+    [InlineData("external:a\u2028b")]
+    [InlineData("external:a\u202Eb")]
+    [InlineData("external:a\u0000b")]
+    public void Read_UnsafeCharacterInAnId_ProblemRow(string id) =>
+        Assert.Contains("control character", Assert.Single(Read($"customer_id\n{id}\n")).Problem);
 }

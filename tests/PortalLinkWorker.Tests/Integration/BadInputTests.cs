@@ -1,5 +1,7 @@
 using System.Text;
 using PortalLinkContracts;
+using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Input;
 using PortalLinkWorker.Links;
 
 namespace PortalLinkWorker.Tests.Integration;
@@ -30,6 +32,17 @@ public sealed class BadInputTests(WorkerFixture fixture)
             { "frameAncestors as a number", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:1","frameAncestors":5}"""), Json, Lands.FailedEvent },
             { "wrong type inside a MassTransit envelope", Body(id => $$$"""{"messageId":"{{{Guid.NewGuid()}}}","messageType":["urn:message:PortalLinkContracts:GeneratePortalLink"],"message":{"requestId":"{{{id}}}","customerId":"external:1","expiresIn":"soon"}}"""), Envelope, Lands.FailedEvent },
             { "a megabyte of customer id", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:{{new string('x', 1_000_000)}}"}"""), Json, Lands.FailedEvent },
+            // Issue 15: each gets a clear answer, no Upflow call, a bounded and clean echo, and nothing waits behind it.
+            { "5 MB customer id (over Consumer:MaxMessageSize, refused before reading)", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:{{new string('x', 5_000_000)}}"}"""), Json, Lands.FailedEvent },
+            { "oversized message, valid fields, 1 MB of padding", Body(id => $$"""{"padding":"{{new string('p', 1_000_000)}}","requestId":"{{id}}","customerId":"external:1"}"""), Json, Lands.FailedEvent },
+            { "oversized message without a RequestId", Body(_ => $$"""{"customerId":"external:{{new string('x', ConsumerOptions.DefaultMaxMessageSize)}}"}"""), Json, Lands.ErrorQueue },
+            { "lone surrogate in customerId", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:\ud800x"}"""), Json, Lands.FailedEvent },
+            { "lone surrogate inside a MassTransit envelope", Body(id => $$$"""{"messageId":"{{{Guid.NewGuid()}}}","messageType":["urn:message:PortalLinkContracts:GeneratePortalLink"],"message":{"requestId":"{{{id}}}","customerId":"external:\udc00"}}"""), Envelope, Lands.FailedEvent },
+            { "1,024 CJK characters of invalid id (stored cut by UTF-8 bytes, not retried)", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:{{new string('東', 1024)}}"}"""), Json, Lands.FailedEvent },
+            { "CR/LF in customerId (a forged log line)", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:a\r\n12:00:00 INF Portal link generated"}"""), Json, Lands.FailedEvent },
+            { "U+2028 in customerId", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:a\u2028b"}"""), Json, Lands.FailedEvent },
+            { "bidi override in customerId", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:\u202Eevil"}"""), Json, Lands.FailedEvent },
+            { "NUL in customerId", Body(id => $$"""{"requestId":"{{id}}","customerId":"external:a\u0000b"}"""), Json, Lands.FailedEvent },
             { "requestId not a UUID", Body(_ => """{"requestId":"not-a-uuid","customerId":"external:1"}"""), Json, Lands.ErrorQueue },
             { "not JSON", Body(_ => "{ this is not json"), Json, Lands.ErrorQueue },
             { "not UTF-8", _ => [0x7b, 0xff, 0xfe, 0x22, 0x7d], Json, Lands.ErrorQueue },
@@ -60,6 +73,14 @@ public sealed class BadInputTests(WorkerFixture fixture)
                 var failed = await fixture.OutcomeAsync<PortalLinkFailed>(requestId);
                 Assert.Equal(PortalLinkFailureReason.InvalidRequest, failed.Reason);
                 Assert.False(string.IsNullOrWhiteSpace(failed.Message), kind);
+                // A bounded, clean echo: what a subscriber logs or shows cannot be megabytes or forge a line.
+                Assert.True(failed.CustomerId.Length <= UntrustedText.MaxEchoLength + UntrustedText.CutMark.Length, kind);
+                Assert.True(failed.Message.Length <= 1_000, kind);
+                Assert.Null(UntrustedText.FindUnsafe(failed.CustomerId));
+                Assert.Null(UntrustedText.FindUnsafe(failed.Message));
+                // Answered once, not after retries: the row (when there is one) is final.
+                if (await fixture.RowAsync(requestId) is { } row)
+                    Assert.Equal("failed", row["status"]);
                 break;
             case Lands.FailedWithoutRequestId:
                 await Eventually.TrueAsync(() => Task.FromResult(fixture.OutcomesOf(Guid.Empty).Count > keylessBefore));
@@ -67,6 +88,9 @@ public sealed class BadInputTests(WorkerFixture fixture)
                 break;
             case Lands.ErrorQueue:
                 await Eventually.TrueAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_error") > errorsBefore);
+                // With the reason.
+                var reason = (await RawQueue.PeekHeadersAsync(fixture.RabbitMq, Queue + "_error"))[^1]["MT-Fault-Message"];
+                Assert.False(string.IsNullOrWhiteSpace(reason is byte[] bytes ? Encoding.UTF8.GetString(bytes) : reason?.ToString()), kind);
                 break;
             case Lands.SkippedQueue:
                 await Eventually.TrueAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_skipped") > skippedBefore);

@@ -47,4 +47,27 @@ public sealed class SecretMaskTests
     [InlineData("AdminPassword")]
     public void ConfigurationCheck_Show_MasksSecretLookingNames(string name) =>
         Assert.Equal(SecretMask.Masked, ConfigurationCheck.Show(name, "hunter2"));
+
+    [Theory]
+    [InlineData("Host=db;Username=app;Password=hunter2;SSL Password=hunter3")]
+    [InlineData("Host=db;Username=app;SSL Password=hunter3;SSL Key=/etc/hunter3.key")]
+    [InlineData("Host=db;Username=app;sslpassword=hunter3")]
+    public void PostgresConnectionString_EveryPasswordOrKeyMasked(string connectionString)
+    {
+        var shown = SecretMask.PostgresConnectionString(connectionString);
+
+        Assert.DoesNotContain("hunter", shown);
+        Assert.Contains("Host=db", shown, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("StatusToken")]
+    [InlineData("SslKey")]
+    [InlineData("ClientSecret")]
+    public void ConfigurationCheck_Show_MasksEveryKeyNamedLikeASecret(string name) =>
+        Assert.Equal(SecretMask.Masked, ConfigurationCheck.Show(name, "hunter2"));
+
+    [Fact]
+    public void ConfigurationCheck_Show_PostgresWithSslPassword_NoPasswordShown() =>
+        Assert.DoesNotContain("hunter", ConfigurationCheck.Show("Postgres", "Host=db;Username=app;Password=hunter2;SSL Password=hunter3"));
 }

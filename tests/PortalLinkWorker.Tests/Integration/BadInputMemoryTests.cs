@@ -1,0 +1,54 @@
+using System.Text;
+using PortalLinkContracts;
+using PortalLinkWorker.Links;
+using Xunit.Abstractions;
+
+namespace PortalLinkWorker.Tests.Integration;
+
+/// <summary>Issue 15: sixteen 20 MB messages at once took the worker from 232 MB to 1,625 MB. The worker runs as its own
+/// process here (the built DLL, as an operator runs it), so its peak resident memory (VmHWM) is its own.</summary>
+[Collection(WorkerCollection.Name)]
+[Trait("Category", "Integration")]
+public sealed class BadInputMemoryTests(WorkerFixture fixture, ITestOutputHelper output)
+{
+    private const int Messages = 16;
+    private const int MessageBytes = 20 * 1024 * 1024;
+    private const long PeakLimitBytes = 400L * 1024 * 1024;
+
+    [Fact]
+    public async Task SixteenTwentyMegabyteMessagesAtOnce_AllAnswered_PeakRssUnder400MB()
+    {
+        await fixture.StopWorkerAsync();
+        try
+        {
+            await using var worker = WorkerProcess.Start(fixture.WorkerSettings);
+            var warmUp = new GeneratePortalLink(Guid.NewGuid(), $"external:memory-{Guid.NewGuid():N}");
+            await fixture.Bus.Publish(warmUp);
+            await fixture.OutcomeAsync<PortalLinkGenerated>(warmUp.RequestId);
+            var before = Status(worker.Id, "VmRSS");
+
+            var ids = Enumerable.Range(0, Messages).Select(_ => Guid.NewGuid()).ToList();
+            var padding = new string('x', MessageBytes);
+            await Task.WhenAll(ids.Select(id => RawQueue.PublishAsync(fixture.RabbitMq, GeneratePortalLinkConsumerDefinition.QueueName,
+                Encoding.UTF8.GetBytes($$"""{"requestId":"{{id}}","customerId":"external:{{padding}}"}"""), "application/json")));
+            foreach (var id in ids)
+                Assert.Equal(PortalLinkFailureReason.InvalidRequest, (await fixture.OutcomeAsync<PortalLinkFailed>(id)).Reason);
+
+            var peak = Status(worker.Id, "VmHWM");
+            output.WriteLine($"worker RSS before {before / 1024 / 1024} MB; peak (VmHWM) with {Messages} × {MessageBytes / 1024 / 1024} MB messages: {peak / 1024 / 1024} MB");
+            Console.WriteLine($"[BadInputMemoryTests] worker RSS before {before / 1024 / 1024} MB, peak {peak / 1024 / 1024} MB");
+            Assert.True(peak < PeakLimitBytes, $"peak RSS {peak / 1024 / 1024} MB");
+        }
+        finally
+        {
+            await fixture.StartWorkerAsync();
+        }
+    }
+
+    /// <summary>A /proc/&lt;pid&gt;/status line in bytes (VmRSS now, VmHWM the peak).</summary>
+    private static long Status(int pid, string field)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
+        return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+}

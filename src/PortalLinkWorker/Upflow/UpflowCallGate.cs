@@ -19,6 +19,7 @@ public sealed class UpflowCallGate(
     UpflowAvailability availability,
     UpflowOptions options,
     TimeProvider time,
+    UpflowCallSlots? slots = null,
     UpflowMetrics? metrics = null) : ResilienceStrategy<HttpResponseMessage>
 {
     /// <summary>The pause after a 429 that says nothing of when to come back: 1 s, doubling with each 429 in a row.</summary>
@@ -53,11 +54,21 @@ public sealed class UpflowCallGate(
             try
             {
                 await budget.AcquireAsync(maxWait, lane, context.CancellationToken);
+                // The account's in-flight cap, across replicas: held for the call only, not while waiting for the rate.
+                int? slot = slots is null ? null : await slots.AcquireAsync(lane, context.CancellationToken);
                 // From here Upflow may issue a link: a broker drop or shutdown must not throw the answer away.
                 var hold = cancellation?.Defer();
                 sentAt = time.GetUtcNow();
                 var attemptStarted = time.GetTimestamp();
-                outcome = await callback(context, state);
+                try
+                {
+                    outcome = await callback(context, state);
+                }
+                finally
+                {
+                    if (slot is { } held)
+                        slots!.Release(held);
+                }
                 var code = outcome.Result?.StatusCode;
                 metrics?.RecordAttempt(time.GetElapsedTime(attemptStarted), code, outcome.Exception);
                 // Answers that issue nothing (429, 401/403, transient failures) and no answer at all leave nothing to

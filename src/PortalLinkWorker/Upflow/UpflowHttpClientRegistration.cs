@@ -15,6 +15,9 @@ public static class UpflowHttpClientRegistration
         services.AddMetrics();
         services.TryAddSingleton<IRateBudgetStore, PostgresRateBudgetStore>();
         services.AddSingleton<RateBudget>();
+        services.TryAddSingleton<IUpflowSlotLocks, PostgresSlotLocks>();
+        services.AddSingleton(sp => new UpflowCallSlots(sp.GetRequiredService<IUpflowSlotLocks>(),
+            sp.GetRequiredService<IOptions<UpflowOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<UpflowAvailability>();
         services.AddSingleton<UpflowMetrics>();
         services.AddSingleton<UpflowProbe>();
@@ -27,7 +30,8 @@ public static class UpflowHttpClientRegistration
             {
                 var sp = context.ServiceProvider;
                 Build(pipeline, sp.GetRequiredService<IOptions<UpflowOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
-                    sp.GetRequiredService<RateBudget>(), sp.GetRequiredService<UpflowAvailability>(), sp.GetRequiredService<UpflowMetrics>());
+                    sp.GetRequiredService<RateBudget>(), sp.GetRequiredService<UpflowAvailability>(),
+                    sp.GetRequiredService<UpflowCallSlots>(), sp.GetRequiredService<UpflowMetrics>());
             });
         services.AddHttpClient(UpflowProbe.ClientName, ConfigureUpflow)
             .RemoveAllLoggers()
@@ -49,13 +53,13 @@ public static class UpflowHttpClientRegistration
 
     /// <summary>
     /// Order, outermost first: total timeout → retry → concurrency limit (<see cref="UpflowLaneLimiter"/>: live requests
-    /// first, a slot reserved for them) → <see cref="UpflowCallGate"/> (rate budget,
-    /// pauses, 429s) → attempt timeout. The budget sits inside the retry, unlike the usual order, because every attempt
+    /// first, a slot reserved for them) → <see cref="UpflowCallGate"/> (pauses and the half-open trial, rate budget, the
+    /// fleet's in-flight slots of <see cref="UpflowCallSlots"/>, 429s) → attempt timeout. The budget sits inside the retry, unlike the usual order, because every attempt
     /// spends Upflow's budget, not only the first; the attempt timeout sits inside the gate so that waiting for the
     /// budget is not mistaken for a slow Upflow.
     /// </summary>
     internal static void Build(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, UpflowOptions options, TimeProvider time,
-        RateBudget budget, UpflowAvailability availability, UpflowMetrics? metrics = null)
+        RateBudget budget, UpflowAvailability availability, UpflowCallSlots? slots = null, UpflowMetrics? metrics = null)
     {
         pipeline.AddTimeout(options.TotalTimeout);
         if (options.MaxRetryAttempts > 0)
@@ -78,7 +82,7 @@ public static class UpflowHttpClientRegistration
         }
         // Callers waiting for a slot are bounded by the consumers' concurrency (live plus bulk lane).
         pipeline.AddStrategy(_ => new UpflowLaneLimiter(options), new UpflowCallGateOptions());
-        pipeline.AddStrategy(_ => new UpflowCallGate(budget, availability, options, time, metrics), new UpflowCallGateOptions());
+        pipeline.AddStrategy(_ => new UpflowCallGate(budget, availability, options, time, slots, metrics), new UpflowCallGateOptions());
         pipeline.AddTimeout(options.AttemptTimeout);
     }
 

@@ -33,12 +33,15 @@ public sealed class UpflowOptions : IValidatableObject
     [Range(1, int.MaxValue)]
     public int MaxExpiresIn { get; set; } = 86_400_000;
 
-    /// <summary>Upflow calls per second for this process (a token bucket). Default 10 = Upflow's 600 per minute.
-    /// 0 turns the limit off (for a simulator without limit).</summary>
+    /// <summary>The most Upflow calls per second the whole fleet makes (the shared budget paces them evenly, and a 429
+    /// makes it learn Upflow's real limit below this). Default 10 = Upflow's 600 per minute. 0 turns the limit off (for a
+    /// simulator without limit).</summary>
     [Range(0, 100_000)]
     public double MaxRequestsPerSecond { get; set; } = 10;
 
-    /// <summary>Upflow calls in flight at once for this process. Default 5, Upflow's recommendation (its hard limit is 10).</summary>
+    /// <summary>Upflow calls in flight at once for the whole fleet: every replica with the same account shares them
+    /// (<see cref="UpflowCallSlots"/>, PostgreSQL session locks a dead process gives back at once). Default 5, Upflow's
+    /// recommendation (its hard limit is 10).</summary>
     [Range(1, 1_000)]
     public int MaxConcurrentRequests { get; set; } = 5;
 

@@ -1,0 +1,90 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Upflow;
+
+namespace PortalLinkWorker.Persistence;
+
+/// <summary>
+/// The account's call slots as PostgreSQL session-level advisory locks (two-key form: the account, the slot number), all
+/// held on one connection of this process kept for the purpose. A lock lives as long as its session: a process that
+/// is killed, or loses its connection, gives its slots back at once, with no lease to expire. The two-key lock space
+/// never meets the one-key customer locks of <see cref="PortalLinkStore"/>.
+/// </summary>
+public sealed class PostgresSlotLocks(IOptions<ConnectionOptions> connection, IOptions<UpflowOptions> upflow) : IUpflowSlotLocks, IAsyncDisposable
+{
+    private readonly int _account = Convert.ToInt32(PostgresRateBudgetStore.AccountKey(upflow.Value)[..8], 16);
+    private readonly SemaphoreSlim _turn = new(1, 1);
+    private NpgsqlConnection? _session;
+
+    public async Task<int?> TryTakeAsync(int from, int to, IReadOnlyCollection<int> held, CancellationToken cancellationToken)
+    {
+        // CASE, not AND: SQL does not promise the order of AND, and a slot this session holds already would be locked a
+        // second time (advisory locks stack within a session).
+        return await RunAsync(async session =>
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT s FROM generate_series($2, $3 - 1) AS s
+                WHERE CASE WHEN s = ANY($4) THEN false ELSE pg_try_advisory_lock($1, s) END
+                LIMIT 1
+                """, session);
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _account });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = from });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = to });
+            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. held] });
+            return await command.ExecuteScalarAsync(cancellationToken) is int slot ? slot : (int?)null;
+        }, cancellationToken);
+    }
+
+    public Task ReleaseAsync(int slot, CancellationToken cancellationToken) =>
+        RunAsync(async session =>
+        {
+            await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock($1, $2)", session);
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _account });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = slot });
+            await command.ExecuteScalarAsync(cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    /// <summary>One command at a time on the session. A failure drops the session, and every slot with it (PostgreSQL
+    /// releases them when the session ends): the caller learns so from the exception.</summary>
+    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await _turn.WaitAsync(cancellationToken);
+        try
+        {
+            if (_session is null)
+            {
+                // Not from the pool: a pooled connection would be reset, and its locks dropped, whenever it is returned.
+                var session = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connection.Value.Postgres)
+                {
+                    Pooling = false,
+                    ApplicationName = "portal-link-worker upflow slots",
+                }.ConnectionString);
+                await session.OpenAsync(cancellationToken);
+                _session = session;
+            }
+            try
+            {
+                return await work(_session);
+            }
+            catch (Exception e) when (e is NpgsqlException or OperationCanceledException or InvalidOperationException)
+            {
+                await _session.DisposeAsync();
+                _session = null;
+                throw new UpflowSlotsLostException(e);
+            }
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_session is not null)
+            await _session.DisposeAsync();
+        _turn.Dispose();
+    }
+}

@@ -1,0 +1,13 @@
+namespace PortalLinkWorker.Upflow;
+
+/// <summary>The account's call slots, shared by every replica: slot <c>i</c> is held by at most one process at a time,
+/// and a process that dies releases its slots with it.</summary>
+public interface IUpflowSlotLocks
+{
+    /// <summary>Takes one free slot numbered from <paramref name="from"/> up to (not including) <paramref name="to"/>,
+    /// other than those in <paramref name="held"/> (already this process's); null when every one is taken.</summary>
+    Task<int?> TryTakeAsync(int from, int to, IReadOnlyCollection<int> held, CancellationToken cancellationToken);
+
+    /// <summary>Gives a slot back.</summary>
+    Task ReleaseAsync(int slot, CancellationToken cancellationToken);
+}

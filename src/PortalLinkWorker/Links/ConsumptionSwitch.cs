@@ -140,7 +140,7 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
     [LoggerMessage(Level = LogLevel.Warning, Message = "Consumption of generate-portal-link (and -bulk) paused until {Until:O}; messages wait in the queue")]
     private static partial void LogPausedUntil(ILogger logger, DateTimeOffset until);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumption of generate-portal-link (and -bulk) paused until Upflow answers a probe; messages wait in the queue")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumption of generate-portal-link (and -bulk) paused until one queued request finds Upflow answering again; messages wait in the queue")]
     private static partial void LogPaused(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Consumption of generate-portal-link (and -bulk) resumed")]

@@ -29,6 +29,9 @@ public sealed partial class PortalLinkRequestHandler(
     Operations.LinkOutcomes outcomes,
     ILogger<PortalLinkRequestHandler> logger)
 {
+    /// <summary>Header of a message handed back for an outage: when it first tried Upflow (ISO 8601).</summary>
+    public const string FirstTriedAtHeader = "PortalLink-FirstTriedAt";
+
     public async Task HandleAsync(ConsumeContext<GeneratePortalLink> context, UpflowLane lane)
     {
         var request = context.Message;
@@ -111,13 +114,14 @@ public sealed partial class PortalLinkRequestHandler(
         }
         else
         {
-            var answer = await CallUpflowAsync(request, customerId, lane, cancellation);
+            var firstTriedAt = FirstTriedAt(context);
+            var answer = await CallUpflowAsync(request, customerId, lane, firstTriedAt, cancellation);
             if (answer is UpflowAnswer.Paused paused)
             {
                 // Upflow calls are paused: no outcome. The row is recorded as pending, the message goes back to the queue.
                 LogHandedBack(logger, paused.Why);
                 await store.RollbackAsync(keepPending: pending, ct);
-                await HandBackAsync(context, paused.Until);
+                await HandBackAsync(context, paused.Until, paused.FirstTriedAt ?? firstTriedAt);
                 return;
             }
             var result = answer;
@@ -202,27 +206,46 @@ public sealed partial class PortalLinkRequestHandler(
     }
 
     /// <summary>The Upflow answer. A request whose retries ran out fails as UpflowUnavailable only when Upflow answered
-    /// some other call since it began: if nothing got an answer, Upflow is down for everyone, calls pause, and the
-    /// request waits in the queue. No message fails because Upflow is down for everyone, and no call is made to find out.</summary>
-    private async Task<UpflowAnswer> CallUpflowAsync(
-        GeneratePortalLink request, string customerId, UpflowLane lane, DeferredCancellation cancellation)
+    /// some other call since the request was first tried (in this delivery or one handed back before): if nothing got an
+    /// answer, Upflow is down for everyone, calls pause, and the request waits in the queue. No message fails because
+    /// Upflow is down for everyone, and no call is made to find out: a request alone in the queue whose customer keeps
+    /// failing waits (one call per Upflow:OutageProbeInterval as the half-open trial) until another request is answered.</summary>
+    private async Task<UpflowAnswer> CallUpflowAsync(GeneratePortalLink request, string customerId, UpflowLane lane,
+        DateTimeOffset? firstTriedAt, DeferredCancellation cancellation)
     {
         var answer = await upflow.CreatePortalLinkAsync(request.RequestId, customerId,
             request.ExpiresIn ?? UpflowOptions.DefaultExpiresInSeconds, request.FrameAncestors, lane, cancellation);
-        if (answer is UpflowAnswer.Unavailable unavailable && availability.LastAnsweredAt < unavailable.FirstAttemptAt)
+        if (answer is UpflowAnswer.Unavailable unavailable)
         {
-            availability.ReportOutage();
-            return new UpflowAnswer.Paused("Upflow is down for everyone", null);
+            var since = firstTriedAt < unavailable.FirstAttemptAt ? firstTriedAt.Value : unavailable.FirstAttemptAt;
+            if (availability.LastAnsweredAt < since)
+            {
+                availability.ReportOutage();
+                return new UpflowAnswer.Paused("Upflow is down for everyone", null, since);
+            }
         }
         return answer;
     }
 
+    /// <summary>When an earlier delivery of this message first tried Upflow before handing it back for an outage.</summary>
+    private DateTimeOffset? FirstTriedAt(ConsumeContext context) =>
+        context.Headers.Get<string>(FirstTriedAtHeader) is { } value &&
+        DateTimeOffset.TryParseExact(value, "O", System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal, out var at) && at <= time.GetUtcNow()
+            ? at
+            : null;
+
     /// <summary>Puts the message back at the tail of its queue (sent before this delivery is acknowledged, so a crash in
     /// between duplicates it at worst) and stops consuming until <paramref name="until"/>, or until Upflow answers
-    /// again when that is null.</summary>
-    private async Task HandBackAsync(ConsumeContext<GeneratePortalLink> context, DateTimeOffset? until)
+    /// again when that is null. A message handed back for an outage carries when it was first tried.</summary>
+    private async Task HandBackAsync(ConsumeContext<GeneratePortalLink> context, DateTimeOffset? until, DateTimeOffset? firstTriedAt = null)
     {
-        await context.Send(context.ReceiveContext.InputAddress, context.Message);
+        var queue = await context.GetSendEndpoint(context.ReceiveContext.InputAddress);
+        await queue.Send(context.Message, send =>
+        {
+            if (firstTriedAt is { } at)
+                send.Headers.Set(FirstTriedAtHeader, at.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        });
         consumption.Pause(until);
     }
 

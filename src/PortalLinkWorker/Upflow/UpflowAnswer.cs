@@ -18,6 +18,7 @@ public abstract record UpflowAnswer
     public sealed record Unavailable(string Message, int? StatusCode, DateTimeOffset FirstAttemptAt) : UpflowAnswer;
 
     /// <summary>Upflow calls are paused (a 429 pause longer than a message may wait, an outage, refused credentials): no
-    /// outcome; the request must be tried later. <see cref="Until"/> is known for a 429's reset.</summary>
-    public sealed record Paused(string Why, DateTimeOffset? Until) : UpflowAnswer;
+    /// outcome; the request must be tried later. <see cref="Until"/> is known for a 429's reset; <see cref="FirstTriedAt"/>
+    /// is when a request that found Upflow down first tried it, carried with the message to its next delivery.</summary>
+    public sealed record Paused(string Why, DateTimeOffset? Until, DateTimeOffset? FirstTriedAt = null) : UpflowAnswer;
 }

@@ -144,15 +144,25 @@ public sealed class GeneratePortalLinkTests(WorkerFixture fixture)
     }
 
     [Fact]
-    public async Task PersistentServerErrors_UpflowUnavailableAfterBoundedRetries()
+    public async Task PersistentServerErrors_FailOnlyOnceAnotherRequestShowsUpflowAnswering()
     {
+        // One customer whose calls always fail, alone in the queue: that looks like an outage, and without a call for a
+        // made-up customer nothing can tell the two apart, so the request waits (one trial call per probe interval).
         var request = new GeneratePortalLink(Guid.NewGuid(), External("sim-status-503"));
         await fixture.Bus.Publish(request);
+        await Eventually.TrueAsync(async () => (await fixture.CallsAsync(request.CustomerId)).Count > WorkerFixture.MaxRetryAttempts + 1,
+            TimeSpan.FromSeconds(30));
+        Assert.Empty(fixture.OutcomesOf(request.RequestId));
 
+        // Another request is answered: Upflow is up, so the first request's failures are its own.
+        var other = new GeneratePortalLink(Guid.NewGuid(), External("answered"));
+        await fixture.Bus.Publish(other);
+        await fixture.OutcomeAsync<PortalLinkGenerated>(other.RequestId);
         var failed = await fixture.OutcomeAsync<PortalLinkFailed>(request.RequestId);
         Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, failed.Reason);
-        Assert.Equal(WorkerFixture.MaxRetryAttempts + 1, (await fixture.CallsAsync(request.CustomerId)).Count);
         Assert.DoesNotContain(fixture.Faults, f => f.Message.RequestId == request.RequestId);
+        // No call was made for a customer no request named.
+        Assert.DoesNotContain(await fixture.CallsAsync(), c => c.CustomerId.Contains("probe", StringComparison.Ordinal));
     }
 
     [Fact]

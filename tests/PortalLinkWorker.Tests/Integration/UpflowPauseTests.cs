@@ -42,8 +42,13 @@ public sealed class UpflowPauseTests(WorkerFixture fixture)
             await Task.WhenAll(requests.Select(r => fixture.Bus.Publish(r)));
             // Let the outage be seen and last a few probe intervals.
             await Eventually.TrueAsync(async () => (await fixture.CallsAsync()).Count(c => c.CustomerId.StartsWith("external:outage-")) >= 5);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var before = await OutageCallsAsync();
             await Task.Delay(TimeSpan.FromSeconds(3));
             Assert.All(requests, r => Assert.Empty(fixture.OutcomesOf(r.RequestId)));
+            // While paused, one real queued request tries per probe interval (0.5 s here), and nothing else.
+            Assert.InRange(await OutageCallsAsync() - before, 1, 3 / 0.5 + 1);
+            Assert.DoesNotContain(await fixture.CallsAsync(), c => c.CustomerId.Contains("probe", StringComparison.Ordinal));
         }
         finally
         {
@@ -51,6 +56,9 @@ public sealed class UpflowPauseTests(WorkerFixture fixture)
         }
 
         await fixture.ExpectGeneratedAsync(requests);
+
+        async Task<int> OutageCallsAsync() =>
+            (await fixture.CallsAsync()).Count(c => c.CustomerId.StartsWith("external:outage-", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -65,6 +73,7 @@ public sealed class UpflowPauseTests(WorkerFixture fixture)
             await Task.Delay(TimeSpan.FromSeconds(2));
             Assert.Empty(fixture.OutcomesOf(request.RequestId));
             Assert.Equal("pending", (await fixture.RowAsync(request.RequestId))!["status"]);
+            Assert.DoesNotContain(await fixture.CallsAsync(), c => c.CustomerId.Contains("probe", StringComparison.Ordinal));
         }
         finally
         {

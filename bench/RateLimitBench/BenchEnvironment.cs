@@ -37,7 +37,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         var env = new BenchEnvironment(settings);
         env._simulator = UpflowSimulatorApp.Build([
             "--urls", "http://127.0.0.1:0",
-            $"--Simulator:ApiKey={ApiKey}", $"--Simulator:ApiSecret={ApiSecret}",
+            $"--Simulator:ApiKey={ApiKey}", $"--Simulator:ApiSecret={ApiSecret}", "--Simulator:AdminEndpoints=true",
             "--Logging:LogLevel:Default=Warning",
         ]);
         await env._simulator.StartAsync();

@@ -108,7 +108,7 @@ cmd_start() {
   fi
   say "starting Upflow simulator on $SIM_URL (log: $SIM_LOG)"
   : >"$SIM_LOG"
-  spawn "$SIM_PID" "$SIM_LOG" env Simulator__ApiKey="$SIM_KEY" Simulator__ApiSecret="$SIM_SECRET" \
+  spawn "$SIM_PID" "$SIM_LOG" env Simulator__ApiKey="$SIM_KEY" Simulator__ApiSecret="$SIM_SECRET" Simulator__AdminEndpoints=true \
     dotnet "$SIM_DLL" --urls "$SIM_URL"
   local deadline=$(( SECONDS + 60 ))
   until sim_answers; do

@@ -30,7 +30,7 @@ if (!File.Exists(workerDll))
 void Log(string message) => Console.WriteLine($"[bench {DateTime.Now:HH:mm:ss}] {message}");
 
 var simulator = UpflowSimulatorApp.Build(["--urls", "http://127.0.0.1:0", "--Simulator:ApiKey=bench-key",
-    "--Simulator:ApiSecret=bench-secret", "--Logging:LogLevel:Default=Warning"]);
+    "--Simulator:ApiSecret=bench-secret", "--Simulator:AdminEndpoints=true", "--Logging:LogLevel:Default=Warning"]);
 await simulator.StartAsync();
 var simulatorUrl = simulator.Urls.First();
 using var simulatorHttp = new HttpClient { BaseAddress = new Uri(simulatorUrl) };

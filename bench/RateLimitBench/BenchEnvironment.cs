@@ -37,7 +37,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         var env = new BenchEnvironment(settings);
         env._simulator = UpflowSimulatorApp.Build([
             "--urls", "http://127.0.0.1:0",
-            $"--Simulator:ApiKey={ApiKey}", $"--Simulator:ApiSecret={ApiSecret}",
+            $"--Simulator:ApiKey={ApiKey}", $"--Simulator:ApiSecret={ApiSecret}", "--Simulator:AdminEndpoints=true",
             "--Logging:LogLevel:Default=Warning",
         ]);
         await env._simulator.StartAsync();
@@ -79,7 +79,8 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     public async Task<string> CreateDatabaseAsync(string scenario)
     {
-        var name = $"portallink_bench_{scenario}_{Guid.NewGuid():N}"[..40];
+        var tag = new string([.. scenario.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_')]);
+        var name = $"portallink_simbench_{tag}_{Guid.NewGuid():N}"[..48];
         await using (var admin = new NpgsqlConnection(AdminConnection))
         {
             await admin.OpenAsync();
@@ -93,7 +94,8 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     /// <summary>Unpooled: a pooled admin connection may have been closed by the server since (a restart between scenarios).</summary>
     private string AdminConnection => new NpgsqlConnectionStringBuilder(_settings.Postgres) { Pooling = false }.ConnectionString;
 
-    /// <summary>A worker host as in production, configured through the same keys an operator would set.</summary>
+    /// <summary>A worker host as in production, configured through the same keys an operator would set; every setting the
+    /// bench does not name here keeps its options class's default.</summary>
     public IHost BuildWorker(string database, double maxRequestsPerSecond)
     {
         var builder = PortalLinkWorkerHost.CreateBuilder([]);
@@ -105,8 +107,6 @@ internal sealed class BenchEnvironment : IAsyncDisposable
             ["Upflow:ApiKey"] = ApiKey,
             ["Upflow:ApiSecret"] = ApiSecret,
             ["Upflow:MaxRequestsPerSecond"] = maxRequestsPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Upflow:MaxConcurrentRequests"] = _settings.MaxConcurrentRequests.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Consumer:ConcurrentMessageLimit"] = _settings.ConcurrentMessageLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // Warnings (429 episodes, outage pauses) stay visible; per-message information logs would drown the output.
             // The bench's output folder holds the simulator's appsettings.json (both projects ship one; the simulator's wins),
             // so the worker has no Serilog sink configured: add the console, warnings and up.
@@ -131,6 +131,17 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     public async Task<IReadOnlyList<CallRecord>> CallsAsync() =>
         (await Simulator.GetFromJsonAsync<List<CallRecord>>("/_simulator/calls"))!;
+
+    /// <summary>The most calls the simulator had open at once since the last reset, from every replica.</summary>
+    public async Task<int> PeakInFlightAsync()
+    {
+        using var stats = System.Text.Json.JsonDocument.Parse(await Simulator.GetStringAsync("/_simulator/stats"));
+        return stats.RootElement.GetProperty("peakInFlight").GetInt32();
+    }
+
+    /// <summary>The campaign lane's queue, where campaign items are sent (not published).</summary>
+    public Task<ISendEndpoint> BulkQueueAsync() =>
+        _observer!.GetSendEndpoint(new Uri($"queue:{PortalLinkWorker.Links.GeneratePortalLinkBulkConsumerDefinition.QueueName}"));
 
     /// <summary>Drops the databases this run created (unless --keep-databases).</summary>
     public async Task DropDatabasesAsync()

@@ -1,43 +1,57 @@
+using System.Globalization;
+
 namespace RateLimitBench;
 
-/// <summary>The parameters of one benchmark run (full or <c>--quick</c>).</summary>
+/// <summary>The parameters of one benchmark run, from the command line and the environment.</summary>
 internal sealed record BenchSettings(
     bool Quick,
     double Limit,
-    int Requests,
-    int OutageRequests,
-    TimeSpan Outage,
+    int PerSecondRequests,
+    int PerMinuteRequests,
+    int CampaignRequests,
+    TimeSpan LiveInterval,
     int LatencyMs,
-    int MaxConcurrentRequests,
-    int ConcurrentMessageLimit,
+    IReadOnlyList<string> Only,
     string Postgres,
     string RabbitMq,
-    bool KeepDatabases)
+    bool KeepDatabases,
+    string Name)
 {
     public const string PostgresVariable = "PORTALLINK_TEST_POSTGRES";
     public const string RabbitMqVariable = "PORTALLINK_BENCH_RABBITMQ";
     public const string DefaultRabbitMq = "amqp://guest:guest@127.0.0.1:5672/portallink-bench";
 
+    /// <summary>The campaign size: 1,000 items or more.</summary>
+    private const int MinCampaignRequests = 1000;
+
     public static BenchSettings FromArgs(string[] args)
     {
         var quick = args.Contains("--quick");
+        var limit = double.Parse(Value(args, "--l") ?? "20", CultureInfo.InvariantCulture);
+        if (!(limit >= 1) || double.IsInfinity(limit))
+            throw new ArgumentException("--l must be a number of calls per second, at least 1");
         var postgres = Environment.GetEnvironmentVariable(PostgresVariable);
         if (string.IsNullOrEmpty(postgres))
             throw new InvalidOperationException(
                 $"Set {PostgresVariable} to a PostgreSQL server where the benchmark may CREATE DATABASE " +
                 "(cd /work/main && eval \"$(bash scripts/services.sh env)\").");
         var rabbit = Environment.GetEnvironmentVariable(RabbitMqVariable);
+        // Full: a per-second shape takes about 40 s at L, the per-minute one two minutes (its first minute's count may
+        // go in a burst, so the second minute shows whether the worker then paces). Quick: 10 s, and 10 s into minute two.
         return new BenchSettings(
             Quick: quick,
-            Limit: quick ? 20 : 50,
-            Requests: quick ? 300 : 3000,
-            OutageRequests: quick ? 300 : 9000,
-            Outage: TimeSpan.FromSeconds(quick ? 20 : 120),
-            LatencyMs: 20,
-            MaxConcurrentRequests: 5,
-            ConcurrentMessageLimit: 16,
+            Limit: limit,
+            PerSecondRequests: (int)(limit * (quick ? 10 : 40)),
+            PerMinuteRequests: (int)(limit * (quick ? 70 : 120)),
+            CampaignRequests: quick ? (int)(limit * 15) : Math.Max(MinCampaignRequests, (int)(limit * 50)),
+            LiveInterval: TimeSpan.FromSeconds(2),
+            LatencyMs: int.Parse(Value(args, "--latency-ms") ?? "20", CultureInfo.InvariantCulture),
+            Only: Value(args, "--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
             Postgres: postgres,
             RabbitMq: string.IsNullOrEmpty(rabbit) ? DefaultRabbitMq : rabbit,
-            KeepDatabases: args.Contains("--keep-databases"));
+            KeepDatabases: args.Contains("--keep-databases"),
+            Name: Value(args, "--name") ?? "rate-limit");
     }
+
+    private static string? Value(string[] args, string flag) => args.SkipWhile(a => a != flag).Skip(1).FirstOrDefault();
 }

@@ -1,18 +1,13 @@
 using System.Diagnostics;
 using RateLimitBench;
 
-// dotnet run -c Release --project bench/RateLimitBench -- [--quick] [--only a,b,c,d] [--keep-databases] [--name rate-limit]
+// dotnet run -c Release --project bench/RateLimitBench -- [--quick] [--only <substring,...>] [--l 20] [--latency-ms 20]
+//     [--keep-databases] [--name rate-limit]
 var settings = BenchSettings.FromArgs(args);
-var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',') ?? ["a", "b", "c", "d"];
-var name = args.SkipWhile(a => a != "--name").Skip(1).FirstOrDefault() ?? "rate-limit";
-var L = settings.Limit;
-ScenarioSpec[] scenarios =
-[
-    new("a", "worker at L", L, 1, L, settings.Requests, null),
-    new("b", "worker at 3L", 3 * L, 1, L, settings.Requests, null),
-    new("c", "2 replicas at L, one budget", L, 2, 0, settings.Requests, null),
-    new("d", "outage mid-run", L, 1, L, settings.OutageRequests, settings.Outage),
-];
+var scenarios = ScenarioSpec.Matrix(settings)
+    .Where(s => settings.Only.Count == 0 || settings.Only.Any(o => s.Id.Contains(o, StringComparison.OrdinalIgnoreCase)))
+    .ToList();
+ScenarioRunner.Log($"{scenarios.Count} scenario(s): {string.Join(", ", scenarios.Select(s => s.Id))}");
 
 var startedAt = DateTimeOffset.UtcNow;
 var clock = Stopwatch.StartNew();
@@ -23,7 +18,7 @@ await using (var env = await BenchEnvironment.StartAsync(settings))
     var runner = new ScenarioRunner(settings, env);
     try
     {
-        foreach (var spec in scenarios.Where(s => only.Contains(s.Id)))
+        foreach (var spec in scenarios)
         {
             ScenarioResult result;
             try
@@ -55,7 +50,7 @@ await using (var env = await BenchEnvironment.StartAsync(settings))
 }
 
 var repo = FindRepositoryRoot();
-Report.Write(Path.Combine(repo, "bench", "results"), name, settings, startedAt, clock.Elapsed.TotalSeconds, results, errors);
+Report.Write(Path.Combine(repo, "bench", "results"), settings, startedAt, clock.Elapsed.TotalSeconds, results, errors);
 return errors.Count == 0 && results.All(r => r.Targets.All(t => t.Pass)) ? 0 : 1;
 
 static string FindRepositoryRoot()

@@ -15,44 +15,42 @@ internal static class Report
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public static object Machine(DateTimeOffset startedAt) => new
-    {
-        nproc = Environment.ProcessorCount,
-        memoryGiB = Math.Round(MemTotalBytes() / 1024.0 / 1024 / 1024, 1),
-        os = RuntimeInformation.OSDescription,
-        runtime = RuntimeInformation.FrameworkDescription,
-        date = startedAt.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture),
-    };
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static object Parameters(BenchSettings s) => new
-    {
-        mode = s.Quick ? "quick" : "full",
-        limitPerSecond = s.Limit,
-        requests = s.Requests,
-        outageRequests = s.OutageRequests,
-        outageSeconds = s.Outage.TotalSeconds,
-        simulatorLatencyMs = s.LatencyMs,
-        upflowMaxConcurrentRequests = s.MaxConcurrentRequests,
-        consumerConcurrentMessageLimit = s.ConcurrentMessageLimit,
-        rabbitMqVirtualHost = new Uri(s.RabbitMq).AbsolutePath.TrimStart('/'),
-        otherWorkerSettings = "class defaults of UpflowOptions/ConsumerOptions (OutageProbeInterval 5 s, MaxInMemoryWait 10 s, MaxRetryAttempts 6, RetryBaseDelay 0.5 s, TotalTimeout 60 s, PrefetchCount 32, BurstWindow 0.1 s)",
-    };
-
-    public static void Write(string directory, string name, BenchSettings settings, DateTimeOffset startedAt, double totalSeconds,
+    public static void Write(string directory, BenchSettings settings, DateTimeOffset startedAt, double totalSeconds,
         IReadOnlyList<ScenarioResult> results, IReadOnlyList<string> errors)
     {
         Directory.CreateDirectory(directory);
         var document = new
         {
-            machine = Machine(startedAt),
-            parameters = Parameters(settings),
+            machine = new
+            {
+                nproc = Environment.ProcessorCount,
+                memoryGiB = Math.Round(MemTotalBytes() / 1024.0 / 1024 / 1024, 1),
+                os = RuntimeInformation.OSDescription,
+                runtime = RuntimeInformation.FrameworkDescription,
+                date = startedAt.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", Inv),
+            },
+            parameters = new
+            {
+                mode = settings.Quick ? "quick" : "full",
+                limitPerSecond = settings.Limit,
+                settings.PerSecondRequests,
+                settings.PerMinuteRequests,
+                settings.CampaignRequests,
+                liveIntervalSeconds = settings.LiveInterval.TotalSeconds,
+                simulatorLatencyMs = settings.LatencyMs,
+                workerMaxConcurrentRequests = ScenarioRunner.WorkerMaxConcurrentRequests,
+                rabbitMqVirtualHost = new Uri(settings.RabbitMq).AbsolutePath.TrimStart('/'),
+                only = settings.Only,
+            },
             totalSeconds = Math.Round(totalSeconds, 1),
             scenarios = results,
             errors,
         };
-        File.WriteAllText(Path.Combine(directory, name + ".json"), JsonSerializer.Serialize(document, Json));
+        File.WriteAllText(Path.Combine(directory, settings.Name + ".json"), JsonSerializer.Serialize(document, Json));
         var markdown = Markdown(settings, startedAt, totalSeconds, results, errors);
-        File.WriteAllText(Path.Combine(directory, name + ".md"), markdown);
+        File.WriteAllText(Path.Combine(directory, settings.Name + ".md"), markdown);
         Console.WriteLine();
         Console.WriteLine(markdown);
     }
@@ -61,62 +59,53 @@ internal static class Report
         IReadOnlyList<string> errors)
     {
         var md = new StringBuilder();
-        var inv = CultureInfo.InvariantCulture;
-        md.AppendLine(inv, $"# Rate-limit benchmark ({(s.Quick ? "quick" : "full")} run)");
+        md.AppendLine(Inv, $"# Rate-limit benchmark ({(s.Quick ? "quick" : "full")} run{(s.Only.Count > 0 ? ", --only " + string.Join(",", s.Only) : "")})");
         md.AppendLine();
-        md.AppendLine(inv, $"- Machine: nproc {Environment.ProcessorCount}, memory {MemTotalBytes() / 1024.0 / 1024 / 1024:0.0} GiB, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
-        md.AppendLine(inv, $"- Date: {startedAt:yyyy-MM-dd HH:mm:ss} UTC; whole run {totalSeconds:0} s");
-        md.AppendLine(inv, $"- Parameters: L = {s.Limit}/s, N = {s.Requests} (a, b, c), N = {s.OutageRequests} with a {s.Outage.TotalSeconds:0}-s outage (d); simulator latency {s.LatencyMs} ms; worker Upflow:MaxConcurrentRequests {s.MaxConcurrentRequests}, Consumer:ConcurrentMessageLimit {s.ConcurrentMessageLimit}, other settings are the options classes' defaults (OutageProbeInterval 5 s, MaxInMemoryWait 10 s, BurstWindow 0.1 s, retries 6 from 0.5 s)");
-        md.AppendLine("- Worker host(s), Upflow simulator, observer bus and this benchmark share one process; PostgreSQL and RabbitMQ are local servers.");
-        md.AppendLine("- Elapsed: first publish to last first-outcome event received. Ideal: N/L (d: N/L + outage). budget_wait: the worker's `portallink.upflow.budget_wait` histogram, every measurement.");
+        md.AppendLine(Inv, $"- Machine: nproc {Environment.ProcessorCount}, memory {MemTotalBytes() / 1024.0 / 1024 / 1024:0.0} GiB, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
+        md.AppendLine(Inv, $"- Date: {startedAt:yyyy-MM-dd HH:mm:ss} UTC; whole run {totalSeconds:0} s");
+        md.AppendLine(Inv, $"- L = {s.Limit:0.##}/s (the simulator's limit in every scenario); bulk items per scenario: {s.PerSecondRequests} (per-second shapes), {s.PerMinuteRequests} (per-minute window), {s.CampaignRequests} (campaign); a live request every {s.LiveInterval.TotalSeconds:0} s; simulator latency {s.LatencyMs} ms.");
+        md.AppendLine(Inv, $"- Worker: `Upflow:MaxRequestsPerSecond` = L or 3L on every replica; everything else its options classes' defaults (`Upflow:MaxConcurrentRequests` {ScenarioRunner.WorkerMaxConcurrentRequests}). Replicas are hosts in the bench's process sharing one database and API key.");
+        md.AppendLine("- Efficiency = ((bulk + live) ÷ the shape's long-run rate) ÷ (first publish → last outcome). Peak in-flight: the simulator's `peakInFlight` (every replica). Settle: from when the simulator's calls per UTC second stay within 5 % of L.");
         md.AppendLine();
-        md.AppendLine("| scenario | worker rate | sim limit | N | outcomes | failed | elapsed s | ideal s | ratio | calls | first / last call s | call rate first→last /s | 429s | max 5-s window / 5L | budget_wait p50 / p95 / max s | min effective rate |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| scenario | worker rate | N + live | elapsed s | efficiency | 429s | peak in-flight | max 5-s / 5L | live p50 / p95 / max s | settle s | targets |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
-            var ideal = r.IdealSeconds + (r.OutageSeconds ?? 0);
-            var workerRate = r.Replicas > 1 ? $"{r.Replicas} x {r.WorkerRatePerReplica:0.##}/s" : $"{r.WorkerRatePerReplica:0.##}/s";
-            var simLimit = r.SimulatorRateLimit > 0 ? $"{r.SimulatorRateLimit:0.##}/s" : "none";
-            md.AppendLine(inv,
-                $"| {r.Id}. {r.Title} | {workerRate} | {simLimit} | {r.Requests} | {r.Outcomes}{(r.Completed ? "" : " (timeout)")} | {r.Failed + r.Faulted} | {r.ElapsedSeconds:0.0} | {ideal:0.0} | {r.ElapsedSeconds / ideal:0.000} | {r.Calls} | {r.FirstCallSeconds:0.00} / {r.LastCallSeconds:0.0} | {r.CallRateFirstToLast:0.00} | {r.Calls429} ({r.Share429:P1}) | {r.Max5sWindowCalls} / {5 * r.Limit:0} = {r.Max5sWindowRatio:0.000} | {r.BudgetWaitP50:0.000} / {r.BudgetWaitP95:0.000} / {r.BudgetWaitMax:0.00} | {(r.MinEffectiveRate is { } m ? m.ToString("0.##", inv) : "n/a")} |");
+            var workerRate = r.Replicas > 1 ? $"{r.Replicas} × {r.WorkerRatePerReplica:0.##}/s" : $"{r.WorkerRatePerReplica:0.##}/s";
+            var settle = r.LiveP95AfterFirstMinute is { } afterMinute
+                ? $"(live p95 after 1 min {afterMinute:0.00})"
+                : r.CallsPerSecond is null ? "" : r.SettleSeconds is { } x ? $"{x:0}" : "never";
+            var failed = r.Targets.Where(t => !t.Pass).ToList();
+            md.AppendLine(Inv,
+                $"| {r.Id} | {workerRate} | {r.Requests} + {r.LiveRequests}{(r.Completed ? "" : " (timeout)")} | {r.ElapsedSeconds:0.0} | {r.Efficiency:0.000} | {r.Calls429} ({r.Share429:P1}) | {r.PeakInFlight} | {r.Max5sWindowRatio:0.00} | {r.LiveP50:0.00} / {r.LiveP95:0.00} / {r.LiveMax:0.00} | {settle} | {(failed.Count == 0 ? "PASS" : $"FAIL {failed.Count}/{r.Targets.Count}")} |");
         }
         md.AppendLine();
         md.AppendLine("| scenario | target | measured | result |");
         md.AppendLine("|---|---|---|---|");
         foreach (var r in results)
             foreach (var t in r.Targets)
-                md.AppendLine(inv, $"| {r.Id} | {t.Target} | {t.Measured} | {(t.Pass ? "PASS" : "FAIL")} |");
+                md.AppendLine(Inv, $"| {r.Id} | {t.Target} | {t.Measured} | {(t.Pass ? "PASS" : "FAIL")} |");
 
-        foreach (var r in results.Where(r => r.OutageSeconds is not null))
-        {
-            md.AppendLine();
-            md.AppendLine(inv, $"Outage ({r.Id}): errorRate 1.0 set at {r.OutageStartSeconds:0.0} s for {r.OutageSeconds:0} s; {r.CallsDuringOutage} portal calls reached the simulator meanwhile; first 200 after errorRate 0: {(r.RecoveryToFirst200Seconds is { } x ? $"{x:0.00} s" : "none")}.");
-        }
-        foreach (var r in results.Where(r => r.EffectiveRate.Count > 0 && r.Id == "b"))
-        {
-            md.AppendLine();
-            md.AppendLine(inv, $"Effective rate ({r.Id}), gauge sampled every second (every 5th sample shown; all in the JSON):");
-            md.AppendLine();
-            md.AppendLine("| t s | rate/s |");
-            md.AppendLine("|---|---|");
-            foreach (var sample in r.EffectiveRate.Where((_, i) => i % 5 == 0))
-                md.AppendLine(inv, $"| {sample.AtSeconds:0} | {string.Join(", ", sample.Rates.Select(x => x.ToString("0.##", inv)))} |");
-        }
         foreach (var r in results.Where(r => r.FailureSamples.Count > 0))
         {
             md.AppendLine();
-            md.AppendLine(inv, $"Failures ({r.Id}), up to 5 distinct: ");
+            md.AppendLine(Inv, $"Failures ({r.Id}), up to 5 distinct:");
             foreach (var f in r.FailureSamples)
-                md.AppendLine(inv, $"- {f}");
+                md.AppendLine(Inv, $"- {f}");
         }
         foreach (var error in errors)
         {
             md.AppendLine();
-            md.AppendLine(inv, $"Scenario {error} (not run to the end; no figures)");
+            md.AppendLine(Inv, $"Scenario {error} (not run to the end; no figures)");
         }
         md.AppendLine();
         md.AppendLine("Calls by status: " + string.Join("; ", results.Select(r =>
             $"{r.Id}: " + string.Join(", ", r.CallsByStatus.Select(kv => $"{kv.Key}={kv.Value}")))));
+        md.AppendLine();
+        md.AppendLine("Calls per second at 3L (per-second shapes; every bucket in the JSON), first 20 s:");
+        md.AppendLine();
+        foreach (var r in results.Where(r => r.CallsPerSecond is not null))
+            md.AppendLine(Inv, $"- {r.Id}: {string.Join(" ", r.CallsPerSecond!.Take(20))}");
         return md.ToString();
     }
 

@@ -27,4 +27,32 @@ internal static class Stats
         }
         return best;
     }
+
+    /// <summary>Calls in each whole second of UTC time (aligned like the simulator's per-second window), from the second
+    /// of the first call to the second of the last; <paramref name="firstSecond"/> is where the buckets start.</summary>
+    public static int[] PerSecond(IReadOnlyList<DateTimeOffset> sorted, out DateTimeOffset firstSecond)
+    {
+        firstSecond = default;
+        if (sorted.Count == 0)
+            return [];
+        var first = sorted[0].UtcTicks / TimeSpan.TicksPerSecond;
+        var buckets = new int[(sorted[^1].UtcTicks / TimeSpan.TicksPerSecond) - first + 1];
+        foreach (var at in sorted)
+            buckets[(at.UtcTicks / TimeSpan.TicksPerSecond) - first]++;
+        firstSecond = new DateTimeOffset(first * TimeSpan.TicksPerSecond, TimeSpan.Zero);
+        return buckets;
+    }
+
+    /// <summary>
+    /// The index of the first bucket from which every bucket stays within <paramref name="tolerance"/> of
+    /// <paramref name="target"/>, leaving out the last bucket (the backlog runs out during it); null when the last full
+    /// bucket is not within it, or there is none.
+    /// </summary>
+    public static int? SettledFrom(IReadOnlyList<int> buckets, double target, double tolerance)
+    {
+        int? from = null;
+        for (var i = buckets.Count - 2; i >= 0 && Math.Abs(buckets[i] - target) <= tolerance * target; i--)
+            from = i;
+        return from;
+    }
 }

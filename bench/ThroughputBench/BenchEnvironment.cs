@@ -74,7 +74,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         _simulatorProcess = ChildProcess.Start("simulator", "dotnet",
         [
             SimulatorDll, "--urls", SimulatorUrl,
-            $"--Simulator:ApiKey={UpflowCall.ApiKey}", $"--Simulator:ApiSecret={UpflowCall.ApiSecret}",
+            $"--Simulator:ApiKey={UpflowCall.ApiKey}", $"--Simulator:ApiSecret={UpflowCall.ApiSecret}", "--Simulator:AdminEndpoints=true",
             $"--Simulator:LatencyMs={_settings.LatencyMs}", "--Simulator:RateLimitPerSecond=0", "--Simulator:MaxConcurrentRequests=0",
             "--Logging:LogLevel:Default=Warning",
         ], null, LogDirectory);

@@ -3,7 +3,10 @@ using System.Text.Json.Nodes;
 
 namespace UpflowSimulator;
 
-/// <summary>The unauthenticated <c>/_simulator/*</c> endpoints used by tests and demos to inspect and steer the simulator.</summary>
+/// <summary>
+/// The unauthenticated <c>/_simulator/*</c> endpoints used by tests and demos to inspect and steer the simulator; mapped
+/// only when <see cref="SimulatorOptions.AdminEndpoints"/> is set, so a simulator left reachable cannot be reconfigured by anyone.
+/// </summary>
 internal static class AdminEndpoints
 {
     public static void Map(IEndpointRouteBuilder routes)
@@ -15,7 +18,7 @@ internal static class AdminEndpoints
         group.MapGet("/stats", (CallLog calls, SimulatorState state) =>
         {
             var (total, byStatus) = calls.Stats();
-            return Results.Json(new { total, byStatus, inFlight = state.InFlight });
+            return Results.Json(new { total, byStatus, inFlight = state.InFlight, peakInFlight = state.PeakInFlight });
         });
 
         group.MapPost("/reset", (SimulatorState state, CallLog calls) =>

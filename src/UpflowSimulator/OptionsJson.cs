@@ -45,6 +45,12 @@ internal static class OptionsJson
             return null;
         }
 
+        if (options is not null && options.AdminEndpoints != current.AdminEndpoints)
+        {
+            error = "adminEndpoints is read at start only";
+            return null;
+        }
+
         error = options is null ? "options must not be null" : options.Validate();
         return error is null ? options : null;
     }

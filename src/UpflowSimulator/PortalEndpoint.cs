@@ -19,6 +19,11 @@ internal sealed class PortalEndpoint(
     /// <summary>Status recorded when the caller disconnects, or the simulator stops, before the answer.</summary>
     private const int ClientClosedRequest = 499;
 
+    /// <summary>What a 429 of the in-flight cap asks for: the simulator cannot know when a call in flight will end.</summary>
+    private static readonly TimeSpan InFlightRetryAfter = TimeSpan.FromSeconds(1);
+
+    private static readonly TimeSpan SimulatedStatusRetryAfter = TimeSpan.FromSeconds(1);
+
     public async Task HandleAsync(HttpContext context)
     {
         var options = state.Options;
@@ -42,10 +47,10 @@ internal sealed class PortalEndpoint(
 
             var answer = entered
                 ? Decide(context.Request, request, options, errorDraw)
-                : PortalAnswer.Message(StatusCodes.Status429TooManyRequests, $"Too many concurrent requests (limit {options.MaxConcurrentRequests})", 1);
+                : PortalAnswer.Message(StatusCodes.Status429TooManyRequests, $"Too many concurrent requests (limit {options.MaxConcurrentRequests})", InFlightRetryAfter);
             // Recorded before writing so a caller that reads /_simulator/calls right after the answer sees the call.
             Record(request, answer.Status);
-            await answer.WriteAsync(context.Response, CancellationToken.None);
+            await answer.WriteAsync(context.Response, options.RetryAfterFormat, state.TimeProvider.GetUtcNow(), CancellationToken.None);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -54,10 +59,7 @@ internal sealed class PortalEndpoint(
         }
         finally
         {
-            if (entered)
-            {
-                state.ExitRequest();
-            }
+            state.ExitRequest(entered);
         }
     }
 
@@ -71,9 +73,9 @@ internal sealed class PortalEndpoint(
             return PortalAnswer.Message(StatusCodes.Status401Unauthorized, "Invalid or missing X-Api-Key / X-Api-Secret");
         }
 
-        if (!state.RateLimiter.TryTake(options.ApiKey, options.RateLimitPerSecond, out var retryAfter))
+        if (!state.TryAdmitRate(out var retryAfter))
         {
-            return PortalAnswer.Message(StatusCodes.Status429TooManyRequests, $"Rate limit of {options.RateLimitPerSecond} requests per second exceeded", retryAfter);
+            return PortalAnswer.Message(StatusCodes.Status429TooManyRequests, $"Rate limit of {options.RateLimitPerSecond} requests per second ({options.RateLimitShape}) exceeded", retryAfter);
         }
 
         if (request.CustomerIdError is { } idError)
@@ -84,7 +86,7 @@ internal sealed class PortalEndpoint(
         var customerId = request.CustomerId;
         if (NumberAfter(customerId, SimStatusPrefix) is { } status and >= 400 and <= 599)
         {
-            return PortalAnswer.Message(status, $"Simulated status {status} for {customerId}", status == StatusCodes.Status429TooManyRequests ? 1 : null);
+            return PortalAnswer.Message(status, $"Simulated status {status} for {customerId}", status == StatusCodes.Status429TooManyRequests ? SimulatedStatusRetryAfter : null);
         }
 
         if (request.BodyErrorStatus is { } bodyStatus)

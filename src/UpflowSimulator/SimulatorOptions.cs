@@ -1,3 +1,5 @@
+using UpflowSimulator.RateLimits;
+
 namespace UpflowSimulator;
 
 /// <summary>
@@ -20,10 +22,23 @@ public sealed class SimulatorOptions
     public int LatencyMs { get; init; }
 
     /// <summary>
-    /// Calls allowed per second and API key (token bucket, burst equal to the rate and at least 1);
-    /// calls over it answer 429 with <c>Retry-After</c>. Default 0, meaning unlimited.
+    /// Calls allowed per second, counted as <see cref="RateLimitShape"/> says; calls over it answer 429 with
+    /// <c>Retry-After</c> (see <see cref="RetryAfterFormat"/>). Default 0, meaning unlimited.
     /// </summary>
     public double RateLimitPerSecond { get; init; }
+
+    /// <summary>
+    /// How calls are counted against <see cref="RateLimitPerSecond"/>: <c>TokenBucket</c> (burst equal to the rate, at
+    /// least 1), <c>SlidingWindow</c> (any one-second window), <c>FixedWindowSecond</c> or <c>FixedWindowMinute</c>
+    /// (calendar windows, the minute allowing 60 × the rate). Default <c>TokenBucket</c>.
+    /// </summary>
+    public RateLimitShape RateLimitShape { get; init; } = RateLimitShape.TokenBucket;
+
+    /// <summary>
+    /// How every 429 (rate limit and in-flight cap) writes <c>Retry-After</c>: <c>Seconds</c> (whole seconds, rounded
+    /// up, at least 1), <c>HttpDate</c> (RFC 1123 date, rounded up to the second) or <c>None</c> (no header). Default <c>Seconds</c>.
+    /// </summary>
+    public RetryAfterFormat RetryAfterFormat { get; init; } = RetryAfterFormat.Seconds;
 
     /// <summary>
     /// Requests processed at the same time above which new ones answer 429. Default 0, meaning unlimited
@@ -52,6 +67,12 @@ public sealed class SimulatorOptions
     /// <summary>Add <c>expiresAt</c> (now plus <c>expiresIn</c>, ISO-8601) to successful answers. Default false.</summary>
     public bool IncludeExpiresAt { get; init; }
 
+    /// <summary>
+    /// Serve the unauthenticated <c>/_simulator/*</c> endpoints (calls, stats, reset, config). Read at start only; it
+    /// cannot be changed through <c>PUT /_simulator/config</c>. Default false: without it those paths answer 404.
+    /// </summary>
+    public bool AdminEndpoints { get; init; }
+
     /// <summary>Seed for the error and slow draws, for repeatable runs; null draws unpredictably. Default null. Tokens always come from a cryptographic generator.</summary>
     public int? Seed { get; init; }
 
@@ -76,6 +97,16 @@ public sealed class SimulatorOptions
         if (!(RateLimitPerSecond >= 0) || double.IsInfinity(RateLimitPerSecond))
         {
             return "rateLimitPerSecond must be a finite number not below 0";
+        }
+
+        if (!Enum.IsDefined(RateLimitShape))
+        {
+            return $"rateLimitShape must be one of {string.Join(", ", Enum.GetNames<RateLimitShape>())}";
+        }
+
+        if (!Enum.IsDefined(RetryAfterFormat))
+        {
+            return $"retryAfterFormat must be one of {string.Join(", ", Enum.GetNames<RetryAfterFormat>())}";
         }
 
         if (MaxConcurrentRequests < 0)

@@ -16,9 +16,10 @@ public static class UpflowSimulatorApp
         A stand-in for Upflow's customer-portal API, for demos, tests and benchmarks.
 
         POST /v1/customers/{customerId}/portal    X-Api-Key, X-Api-Secret; body {"expiresIn": 86400, "frameAncestors": "host.example"}
+        With Simulator:AdminEndpoints=true (off by default):
         GET  /_simulator/calls[?customerId=...]   recorded portal calls
-        GET  /_simulator/stats                    call counts by status, calls in flight
-        POST /_simulator/reset                    clear calls, stats and sim-fail counters
+        GET  /_simulator/stats                    call counts by status, calls in flight and their peak
+        POST /_simulator/reset                    clear calls, stats, peak, rate-limit state and sim-fail counters
         GET  /_simulator/config                   current options
         PUT  /_simulator/config                   merge a JSON object of options into the current ones
 
@@ -56,7 +57,10 @@ public static class UpflowSimulatorApp
 
         app.MapGet("/", () => Results.Text(HomeText));
         app.MapPost("/v1/customers/{customerId}/portal", context => context.RequestServices.GetRequiredService<PortalEndpoint>().HandleAsync(context));
-        AdminEndpoints.Map(app);
+        if (options.AdminEndpoints)
+        {
+            AdminEndpoints.Map(app);
+        }
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UpflowSimulatorApp).FullName!);
         app.Lifetime.ApplicationStarted.Register(() =>

@@ -52,7 +52,7 @@ public sealed class WorkerFixture : IAsyncLifetime
         (_, RabbitMq) = await TestServices.ServersAsync();
         Database = await TestServices.CreateDatabaseAsync("portallink_test");
 
-        _simulator = UpflowSimulatorApp.Build(["--urls", "http://127.0.0.1:0", $"--Simulator:ApiKey={ApiKey}", $"--Simulator:ApiSecret={ApiSecret}"]);
+        _simulator = UpflowSimulatorApp.Build(["--urls", "http://127.0.0.1:0", $"--Simulator:ApiKey={ApiKey}", $"--Simulator:ApiSecret={ApiSecret}", "--Simulator:AdminEndpoints=true"]);
         await _simulator.StartAsync();
         var simulatorUrl = _simulator.Urls.First();
         Simulator = new HttpClient { BaseAddress = new Uri(simulatorUrl) };

@@ -169,6 +169,189 @@ public sealed class UpflowSimulatorTests
         Assert.StartsWith(PortalUrlPrefix, body.RootElement.GetProperty("link").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Admin_endpoints_are_off_by_default()
+    {
+        await using var simulator = await SimulatorHost.StartWithoutAdminAsync();
+
+        using var stats = await simulator.Client.GetAsync("_simulator/stats");
+        using var calls = await simulator.Client.GetAsync("_simulator/calls");
+        using var reset = await simulator.Client.PostAsync("_simulator/reset", null);
+        using var config = await simulator.PutConfigAsync("""{"errorRate": 1}""");
+        using var portal = await simulator.PostPortalAsync("external:acme-1");
+
+        Assert.Equal(HttpStatusCode.NotFound, stats.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, calls.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, reset.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, config.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, portal.StatusCode);
+    }
+
+    [Fact]
+    public async Task Admin_endpoints_on_when_asked_and_the_switch_cannot_be_changed_at_run_time()
+    {
+        await using var simulator = await SimulatorHost.StartAsync();
+
+        using var stats = await simulator.Client.GetAsync("_simulator/stats");
+        using var config = await simulator.PutConfigAsync("""{"adminEndpoints": false}""");
+
+        Assert.Equal(HttpStatusCode.OK, stats.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, config.StatusCode);
+        Assert.Contains("adminEndpoints", await ReadPropertyAsync(config, "message"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("SlidingWindow")]
+    [InlineData("fixedWindowMinute")]
+    public async Task Config_put_sets_the_rate_limit_shape_by_name(string shape)
+    {
+        await using var simulator = await SimulatorHost.StartAsync();
+
+        using var config = await simulator.PutConfigAsync($$"""{"rateLimitShape": "{{shape}}", "retryAfterFormat": "HttpDate"}""");
+
+        Assert.Equal(HttpStatusCode.OK, config.StatusCode);
+        using var view = await simulator.GetJsonAsync("_simulator/config");
+        Assert.Equal(shape, view.RootElement.GetProperty("rateLimitShape").GetString(), StringComparer.OrdinalIgnoreCase);
+        Assert.Equal("HttpDate", view.RootElement.GetProperty("retryAfterFormat").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"rateLimitShape": "LeakyBucket"}""")]
+    [InlineData("""{"rateLimitShape": 42}""")]
+    [InlineData("""{"retryAfterFormat": "Minutes"}""")]
+    public async Task Config_put_unknown_shape_or_format_is_400(string json)
+    {
+        await using var simulator = await SimulatorHost.StartAsync();
+
+        using var config = await simulator.PutConfigAsync(json);
+
+        Assert.Equal(HttpStatusCode.BadRequest, config.StatusCode);
+    }
+
+    [Fact]
+    public void Configured_shape_and_format_are_read_at_start()
+    {
+        Assert.Throws<InvalidOperationException>(() => UpflowSimulatorApp.Build(["--urls", "http://127.0.0.1:0", "--Simulator:RetryAfterFormat=Sometimes"]));
+    }
+
+    // A bucket of one token refilled every 1,000 s: the second call is refused, asked to wait just under 1,000 s.
+    [Fact]
+    public async Task Retry_after_seconds_are_whole_and_rounded_up()
+    {
+        await using var simulator = await SimulatorHost.StartAsync("--Simulator:RateLimitPerSecond=0.001", "--Simulator:RetryAfterFormat=Seconds");
+
+        using var first = await simulator.PostPortalAsync("external:acme-1");
+        using var second = await simulator.PostPortalAsync("external:acme-1");
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        Assert.Equal("1000", Assert.Single(second.Headers.GetValues("Retry-After")));
+    }
+
+    [Fact]
+    public async Task Retry_after_http_date_is_now_plus_the_wait_rounded_up_to_the_second()
+    {
+        await using var simulator = await SimulatorHost.StartAsync("--Simulator:RateLimitPerSecond=0.001", "--Simulator:RetryAfterFormat=HttpDate");
+
+        using var first = await simulator.PostPortalAsync("external:acme-1");
+        var before = DateTimeOffset.UtcNow;
+        using var second = await simulator.PostPortalAsync("external:acme-1");
+        var after = DateTimeOffset.UtcNow;
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        var raw = Assert.Single(second.Headers.GetValues("Retry-After"));
+        Assert.EndsWith(" GMT", raw, StringComparison.Ordinal);
+        var date = DateTimeOffset.ParseExact(raw, "R", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(date, second.Headers.RetryAfter?.Date);
+
+        // The first call took its token at or before "before", so the wait ends at most 1,000 s after it, rounded up.
+        Assert.InRange(date, TruncateToSecond(before) + TimeSpan.FromSeconds(999), TruncateToSecond(after) + TimeSpan.FromSeconds(1001));
+    }
+
+    [Fact]
+    public async Task Retry_after_none_sends_no_header()
+    {
+        await using var simulator = await SimulatorHost.StartAsync("--Simulator:RateLimitPerSecond=0.001", "--Simulator:RetryAfterFormat=None");
+
+        using var first = await simulator.PostPortalAsync("external:acme-1");
+        using var second = await simulator.PostPortalAsync("external:acme-1");
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        Assert.False(second.Headers.Contains("Retry-After"));
+    }
+
+    [Theory]
+    [InlineData("TokenBucket", "Seconds")]
+    [InlineData("SlidingWindow", "HttpDate")]
+    [InlineData("FixedWindowMinute", "None")]
+    public async Task Call_over_the_in_flight_cap_is_429_under_any_shape_and_counted_in_the_peak(string shape, string format)
+    {
+        const int Cap = 10;
+        await using var simulator = await SimulatorHost.StartAsync(
+            $"--Simulator:MaxConcurrentRequests={Cap}", "--Simulator:RateLimitPerSecond=100", $"--Simulator:RateLimitShape={shape}",
+            $"--Simulator:RetryAfterFormat={format}", "--Simulator:LatencyMs=600000");
+        using var hold = new CancellationTokenSource();
+        var held = Enumerable.Range(0, Cap).Select(i => simulator.PostPortalAsync($"external:held-{i}", cancellationToken: hold.Token)).ToList();
+        await simulator.WaitForStatAsync("inFlight", Cap);
+
+        // Calls already in flight keep their latency; the next one answers at once.
+        using (var config = await simulator.PutConfigAsync("""{"latencyMs": 0}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, config.StatusCode);
+        }
+
+        using var eleventh = await simulator.PostPortalAsync("external:eleventh");
+        using var stats = await simulator.GetJsonAsync("_simulator/stats");
+        await hold.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.WhenAll(held));
+        await simulator.WaitForStatAsync("inFlight", 0);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, eleventh.StatusCode);
+        Assert.Contains("concurrent", await ReadPropertyAsync(eleventh, "message"), StringComparison.Ordinal);
+        switch (format)
+        {
+            case "Seconds":
+                Assert.Equal("1", Assert.Single(eleventh.Headers.GetValues("Retry-After")));
+                break;
+            case "HttpDate":
+                Assert.NotNull(eleventh.Headers.RetryAfter?.Date);
+                break;
+            default:
+                Assert.False(eleventh.Headers.Contains("Retry-After"));
+                break;
+        }
+
+        Assert.Equal(Cap + 1, stats.RootElement.GetProperty("peakInFlight").GetInt32());
+        Assert.Equal(Cap, stats.RootElement.GetProperty("inFlight").GetInt32());
+        using (var reset = await simulator.Client.PostAsync("_simulator/reset", null))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, reset.StatusCode);
+        }
+
+        using var afterReset = await simulator.GetJsonAsync("_simulator/stats");
+        Assert.Equal(0, afterReset.RootElement.GetProperty("peakInFlight").GetInt32());
+    }
+
+    [Fact]
+    public async Task Peak_in_flight_counts_concurrent_calls_without_a_cap()
+    {
+        await using var simulator = await SimulatorHost.StartAsync("--Simulator:LatencyMs=600000");
+        using var hold = new CancellationTokenSource();
+        var held = Enumerable.Range(0, 3).Select(i => simulator.PostPortalAsync($"external:held-{i}", cancellationToken: hold.Token)).ToList();
+        await simulator.WaitForStatAsync("inFlight", 3);
+        await hold.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.WhenAll(held));
+        await simulator.WaitForStatAsync("inFlight", 0);
+
+        using var stats = await simulator.GetJsonAsync("_simulator/stats");
+
+        Assert.Equal(3, stats.RootElement.GetProperty("peakInFlight").GetInt32());
+        Assert.Equal(3, stats.RootElement.GetProperty("byStatus").GetProperty("499").GetInt32());
+    }
+
+    private static DateTimeOffset TruncateToSecond(DateTimeOffset value) =>
+        new(value.UtcTicks - (value.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+
     private static async Task<string> ReadPropertyAsync(HttpResponseMessage response, string name)
     {
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -177,6 +360,9 @@ public sealed class UpflowSimulatorTests
 
     private sealed class SimulatorHost : IAsyncDisposable
     {
+        private const int MaxPolls = 1500;
+        private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+
         private readonly WebApplication app;
 
         private SimulatorHost(WebApplication app, HttpClient client)
@@ -187,8 +373,12 @@ public sealed class UpflowSimulatorTests
 
         public HttpClient Client { get; }
 
-        /// <summary>Starts a simulator with default options, overridden by <paramref name="settings"/> command-line arguments.</summary>
-        public static async Task<SimulatorHost> StartAsync(params string[] settings)
+        /// <summary>Starts a simulator with its admin endpoints on and default options, overridden by <paramref name="settings"/> command-line arguments.</summary>
+        public static Task<SimulatorHost> StartAsync(params string[] settings) =>
+            StartWithoutAdminAsync(["--Simulator:AdminEndpoints=true", .. settings]);
+
+        /// <summary>Starts a simulator with default options (admin endpoints off), overridden by <paramref name="settings"/>.</summary>
+        public static async Task<SimulatorHost> StartWithoutAdminAsync(params string[] settings)
         {
             string[] args = ["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning", .. settings];
             var app = UpflowSimulatorApp.Build(args);
@@ -198,7 +388,8 @@ public sealed class UpflowSimulatorTests
         }
 
         /// <summary>Posts to the portal endpoint; <paramref name="encodedCustomerId"/> goes into the path as given.</summary>
-        public async Task<HttpResponseMessage> PostPortalAsync(string encodedCustomerId, string? json = null, string apiSecret = "sim-secret")
+        public async Task<HttpResponseMessage> PostPortalAsync(
+            string encodedCustomerId, string? json = null, string apiSecret = "sim-secret", CancellationToken cancellationToken = default)
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/customers/{encodedCustomerId}/portal");
             request.Headers.Add("X-Api-Key", "sim-key");
@@ -208,7 +399,7 @@ public sealed class UpflowSimulatorTests
                 request.Content = new StringContent(json, Encoding.UTF8, "application/json");
             }
 
-            return await Client.SendAsync(request);
+            return await Client.SendAsync(request, cancellationToken);
         }
 
         public Task<HttpResponseMessage> PutConfigAsync(string json) =>
@@ -216,6 +407,25 @@ public sealed class UpflowSimulatorTests
 
         public async Task<JsonDocument> GetJsonAsync(string relativeUrl) =>
             JsonDocument.Parse(await Client.GetStringAsync(relativeUrl));
+
+        /// <summary>Polls <c>/_simulator/stats</c> until the named figure equals <paramref name="expected"/>; fails after <see cref="MaxPolls"/> polls.</summary>
+        public async Task WaitForStatAsync(string name, int expected)
+        {
+            var seen = -1;
+            for (var poll = 0; poll < MaxPolls; poll++)
+            {
+                using var stats = await GetJsonAsync("_simulator/stats");
+                seen = stats.RootElement.GetProperty(name).GetInt32();
+                if (seen == expected)
+                {
+                    return;
+                }
+
+                await Task.Delay(PollInterval);
+            }
+
+            Assert.Fail($"{name} stayed {seen}, expected {expected}");
+        }
 
         public async ValueTask DisposeAsync()
         {

@@ -40,7 +40,7 @@ public sealed record RateBudgetState(
 
     /// <summary>A busy run shorter than this is too short for the long estimate: a quarter-second slot and a rounded
     /// Retry-After would be most of it.</summary>
-    private static readonly TimeSpan LongRunMinimum = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan LongRunMinimum = TimeSpan.FromSeconds(3);
 
     public static RateBudgetState Initial(DateTimeOffset now, RateBudgetRules rules) =>
         new(0, now, DateTimeOffset.MinValue, rules.MaxRate, now, AdmissionLog.Empty);

@@ -1,0 +1,119 @@
+using Microsoft.Extensions.Time.Testing;
+using PortalLinkWorker.Upflow;
+using UpflowSimulator.RateLimits;
+
+namespace PortalLinkWorker.Tests.Upflow;
+
+/// <summary>
+/// The budget's rules (<see cref="RateBudgetState"/>) against each limiter shape the simulator has, on a fake clock: a
+/// backlog sent as fast as the budget allows, five calls in flight, 20 ms per call, each 429 answered with its
+/// Retry-After in whole seconds (as HTTP sends it) or without one. The figures are simulated, not timed: they check the
+/// rules, and the benchmark (bench/RateLimitBench) measures the worker itself.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class PaceAgainstLimiterShapesTests
+{
+    private const double Limit = 20;
+    private static readonly TimeSpan Latency = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(1);
+    private const int InFlight = 5;
+
+    public static TheoryData<RateLimitShape, double, bool> Cases()
+    {
+        var data = new TheoryData<RateLimitShape, double, bool>();
+        foreach (var shape in Enum.GetValues<RateLimitShape>())
+            foreach (var configured in new[] { 1.0, 3.0 })
+                foreach (var retryAfter in new[] { true, false })
+                    data.Add(shape, configured, retryAfter);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Backlog_KeepsCloseToTheLimit_WithFew429s(RateLimitShape shape, double configured, bool retryAfter)
+    {
+        var calls = shape == RateLimitShape.FixedWindowMinute ? 2_400 : 800;
+        var run = Run(shape, configured, retryAfter, calls);
+
+        var efficiency = calls / Limit / run.Elapsed.TotalSeconds;
+        // At the limit the rules lose at most a jitter 429's pause and margin; at 3× they must find the limit quickly.
+        Assert.True(efficiency >= (configured == 1 ? 0.93 : 0.90), $"efficiency {efficiency:0.000}");
+        Assert.True(run.Throttled <= 0.02 * run.Sent, $"{run.Throttled} 429s of {run.Sent} calls");
+        // Per-second shapes: from the tenth second on, Upflow admits within 5 % of its limit (a token bucket's burst may
+        // keep the rate itself a little above it; what counts is what gets through).
+        if (configured > 1 && shape != RateLimitShape.FixedWindowMinute)
+            Assert.InRange(run.AdmittedTenToTwenty / 10, 0.95 * Limit, 1.05 * Limit);
+    }
+
+    [Fact]
+    public void PerMinuteWindowSpentInABurst_IsPacedFromTheFirstReset()
+    {
+        // At 3× the limit the first minute's quota goes in 20 s; from the reset on, calls are paced under the limit and
+        // no 429 pauses them again for long.
+        var run = Run(RateLimitShape.FixedWindowMinute, 3, retryAfter: true, calls: 2_400);
+        Assert.InRange(run.RateAfterReset, 0.9 * Limit, 1.05 * Limit);
+        Assert.True(run.LongestPauseAfterReset <= TimeSpan.FromSeconds(2), $"longest pause {run.LongestPauseAfterReset}");
+    }
+
+    private sealed record Result(TimeSpan Elapsed, int Sent, int Throttled, double AdmittedTenToTwenty, double RateAfterReset,
+        TimeSpan LongestPauseAfterReset);
+
+    private static Result Run(RateLimitShape shape, double configured, bool retryAfter, int calls)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero).AddMilliseconds(370));
+        var start = time.GetUtcNow();
+        var limiter = RateLimitShapes.Create(shape, Limit, time);
+        var rules = RateBudgetRules.From(new UpflowOptions { MaxRequestsPerSecond = configured * Limit });
+        var state = RateBudgetState.Initial(start, rules);
+        var inFlight = new List<(DateTimeOffset Done, DateTimeOffset Sent, bool Admitted, TimeSpan RetryAfter)>();
+        int admitted = 0, sent = 0, throttled = 0, inARow = 0;
+        double admittedTenToTwenty = 0, rateAfterReset = 0;
+        var resetSeen = false;
+        var longestPause = TimeSpan.Zero;
+        while (admitted < calls && time.GetUtcNow() - start < TimeSpan.FromMinutes(10))
+        {
+            var now = time.GetUtcNow();
+            foreach (var call in inFlight.Where(c => c.Done <= now).OrderBy(c => c.Done).ToList())
+            {
+                inFlight.Remove(call);
+                if (call.Admitted)
+                {
+                    admitted++;
+                    if (call.Sent - start >= TimeSpan.FromSeconds(10) && call.Sent - start < TimeSpan.FromSeconds(20))
+                        admittedTenToTwenty++;
+                    inARow = 0;
+                    state = state.Admit([call.Sent], now);
+                    continue;
+                }
+                throttled++;
+                inARow++;
+                // What UpflowCallGate does: Retry-After rounded up to whole seconds, else 1 s doubling per 429 in a row.
+                var pause = retryAfter
+                    ? TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(call.RetryAfter.TotalSeconds - 1e-9)))
+                    : TimeSpan.FromSeconds(Math.Min(8, Math.Pow(2, inARow - 1)));
+                state = state.Throttled(now, call.Sent, pause, rules).State;
+                if (resetSeen && pause > longestPause)
+                    longestPause = pause;
+            }
+            if (!resetSeen && now - start >= TimeSpan.FromSeconds(65))
+            {
+                resetSeen = true;
+                rateAfterReset = state.CurrentRate(now, rules);
+            }
+            if (inFlight.Count < InFlight && admitted + inFlight.Count < calls)
+            {
+                var (next, granted, _) = state.Lease(now, 1, rules);
+                state = next;
+                if (granted > 0)
+                {
+                    sent++;
+                    var ok = limiter.TryAdmit(out var wait);
+                    inFlight.Add((now + Latency, now, ok, wait));
+                    continue;
+                }
+            }
+            time.Advance(Step);
+        }
+        return new Result(time.GetUtcNow() - start, sent, throttled, admittedTenToTwenty, rateAfterReset, longestPause);
+    }
+}

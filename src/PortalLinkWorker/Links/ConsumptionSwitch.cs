@@ -7,11 +7,11 @@ namespace PortalLinkWorker.Links;
 /// Stops the <c>generate-portal-link</c> and <c>generate-portal-link-bulk</c> endpoints while Upflow calls are paused
 /// (a pause is the account's, so it applies to both lanes), so that messages wait in the queue
 /// rather than in memory, and starts it again when the pause ends: at a known time (a 429's reset), or when
-/// <see cref="UpflowAvailability"/> turns half-open so that one queued request can try Upflow.
+/// <see cref="UpflowPace"/> turns half-open so that one queued request can try Upflow.
 /// </summary>
 public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDisposable
 {
-    private readonly UpflowAvailability _availability;
+    private readonly UpflowPace _pace;
     private readonly TimeProvider _time;
     private readonly ILogger<ConsumptionSwitch> _logger;
     private readonly Lock _gate = new();
@@ -27,12 +27,12 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
     /// consumers in flight would fail ("already started") and the stop would then leave the endpoint stopped for good.</summary>
     private Task _switching = Task.CompletedTask;
 
-    public ConsumptionSwitch(UpflowAvailability availability, TimeProvider time, ILogger<ConsumptionSwitch> logger)
+    public ConsumptionSwitch(UpflowPace pace, TimeProvider time, ILogger<ConsumptionSwitch> logger)
     {
-        _availability = availability;
+        _pace = pace;
         _time = time;
         _logger = logger;
-        _availability.Changed += change =>
+        _pace.Changed += change =>
         {
             if (change == UpflowAvailabilityChange.Paused)
                 Pause(null);
@@ -54,7 +54,7 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
     public void Pause(DateTimeOffset? until)
     {
         IReceiveEndpoint[] endpoints;
-        if (until is null && _availability.Pause == UpflowPause.None)
+        if (until is null && _pace.State.Phase is UpflowPhase.Calling or UpflowPhase.RateLimited)
             until = _time.GetUtcNow() + UnexplainedPause;
         lock (_gate)
         {
@@ -82,7 +82,7 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
         lock (_gate)
         {
             // Half-open: consumption resumes so that one queued request can try Upflow (the gate lets only that one call).
-            if (!_stopped || _endpoints.Count == 0 || (_availability.Pause != UpflowPause.None && !_availability.IsHalfOpen))
+            if (!_stopped || _endpoints.Count == 0 || (_pace.State.Phase is UpflowPhase.Outage or UpflowPhase.CredentialsRefused && !_pace.IsHalfOpen))
                 return;
             _stopped = false;
             endpoints = [.. _endpoints];

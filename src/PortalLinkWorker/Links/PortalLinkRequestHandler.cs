@@ -21,7 +21,7 @@ public sealed partial class PortalLinkRequestHandler(
     PortalLinkStore store,
     CampaignCompletion completion,
     UpflowClient upflow,
-    UpflowAvailability availability,
+    UpflowPace pace,
     ConsumptionSwitch consumption,
     IOptions<UpflowOptions> upflowOptions,
     IOptions<DatabaseOptions> databaseOptions,
@@ -218,11 +218,8 @@ public sealed partial class PortalLinkRequestHandler(
         if (answer is UpflowAnswer.Unavailable unavailable)
         {
             var since = firstTriedAt < unavailable.FirstAttemptAt ? firstTriedAt.Value : unavailable.FirstAttemptAt;
-            if (availability.LastAnsweredAt < since)
-            {
-                availability.ReportOutage();
+            if (pace.IsOutageFor(since))
                 return new UpflowAnswer.Paused("Upflow is down for everyone", null, since);
-            }
         }
         return answer;
     }

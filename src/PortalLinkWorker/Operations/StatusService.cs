@@ -10,8 +10,7 @@ public sealed class StatusService(
     LinkOutcomes outcomes,
     QueueDepths queues,
     CampaignStatusSource campaigns,
-    UpflowAvailability availability,
-    RateBudget budget,
+    UpflowPace pace,
     ConsumptionSwitch consumption,
     IOptions<UpflowOptions> upflowOptions,
     TimeProvider time)
@@ -30,7 +29,7 @@ public sealed class StatusService(
         return new StatusSnapshot(
             now,
             new StatusSnapshot.WorkerInfo(Environment.MachineName, StartedAt, Version, consumption.IsPaused),
-            Upflow(now),
+            Upflow(),
             await depths,
             new StatusSnapshot.LinkCounts(totals.Generated, totals.Failed, totals.GeneratedLastMinute, totals.GeneratedLastHour,
                 totals.FailedLastMinute, totals.FailedLastHour, totals.FailedByReason),
@@ -38,18 +37,21 @@ public sealed class StatusService(
             await rows);
     }
 
-    private StatusSnapshot.UpflowInfo Upflow(DateTimeOffset now)
+    private StatusSnapshot.UpflowInfo Upflow()
     {
         var max = upflowOptions.Value.MaxRequestsPerSecond;
-        var rate = budget.EffectiveRate;
-        return availability.Pause switch
+        var state = pace.State;
+        var trying = state.HalfOpen ? "one queued request is trying now" : "one queued request tries at intervals";
+        return state.Phase switch
         {
-            UpflowPause.Credentials => new("credentials", "Upflow refused the API key pair (401/403): check Upflow:ApiKey and Upflow:ApiSecret",
-                availability.PausedSince, null, rate, max),
-            UpflowPause.Outage => new("outage", "Upflow is not answering: consumption paused, probing", availability.PausedSince, null, rate, max),
-            _ when budget.PausedUntil > now => new("rate_limited", "Upflow answered 429: every call waits for the reset",
-                null, budget.PausedUntil, rate, max),
-            _ => new("running", "calling Upflow", null, null, rate, max),
+            UpflowPhase.CredentialsRefused => new("credentials",
+                $"Upflow refused the API key pair (401/403): check Upflow:ApiKey and Upflow:ApiSecret; {trying}",
+                state.PausedSince, null, state.Rate, max),
+            UpflowPhase.Outage => new("outage", $"Upflow is not answering: consumption paused; {trying}", state.PausedSince, null,
+                state.Rate, max),
+            UpflowPhase.RateLimited => new("rate_limited", "Upflow answered 429: every call waits for the reset", null,
+                state.PausedUntil, state.Rate, max),
+            _ => new("running", "calling Upflow", null, null, state.Rate, max),
         };
     }
 }

@@ -11,25 +11,26 @@ namespace PortalLinkWorker.Operations;
 /// <see cref="HealthStatus.Degraded"/> (still ready, HTTP 200): it ends by itself within <c>Upflow:MaxRetryAfter</c> and
 /// is the worker doing its job at Upflow's limit; taking every replica out of service for it would only stall rollouts.
 /// </summary>
-public sealed class UpflowHealthCheck(UpflowAvailability availability, RateBudget budget, IOptions<UpflowOptions> options, TimeProvider time)
-    : IHealthCheck
+public sealed class UpflowHealthCheck(UpflowPace pace, IOptions<UpflowOptions> options, TimeProvider time) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var now = time.GetUtcNow();
-        var since = availability.PausedSince is { } at ? $" since {at.ToString("O", CultureInfo.InvariantCulture)}" : "";
-        var result = availability.Pause switch
+        var state = pace.State;
+        var since = state.PausedSince is { } at ? $" since {at.ToString("O", CultureInfo.InvariantCulture)}" : "";
+        var trial = state.HalfOpen ? "; one queued request is trying now" : "";
+        var result = state.Phase switch
         {
-            UpflowPause.Credentials => HealthCheckResult.Unhealthy(
-                $"paused: Upflow refused the API key pair (401/403){since}; set Upflow:ApiKey and Upflow:ApiSecret; retried every " +
-                $"{options.Value.CredentialsProbeInterval.TotalSeconds:0.#} s"),
-            UpflowPause.Outage => HealthCheckResult.Unhealthy(
-                $"paused: Upflow is not answering (outage){since}; probed every {options.Value.OutageProbeInterval.TotalSeconds:0.#} s"),
-            _ when budget.PausedUntil > now => HealthCheckResult.Degraded(
-                $"waiting: Upflow answered 429; calls resume at {budget.PausedUntil.ToString("O", CultureInfo.InvariantCulture)} " +
-                $"(in {(budget.PausedUntil - now).TotalSeconds:0.#} s); effective rate {budget.EffectiveRate:0.##}/s"),
+            UpflowPhase.CredentialsRefused => HealthCheckResult.Unhealthy(
+                $"paused: Upflow refused the API key pair (401/403){since}; set Upflow:ApiKey and Upflow:ApiSecret; one queued " +
+                $"request tries them every {options.Value.CredentialsProbeInterval.TotalSeconds:0.#} s{trial}"),
+            UpflowPhase.Outage => HealthCheckResult.Unhealthy(
+                $"paused: Upflow is not answering (outage){since}; one queued request tries every " +
+                $"{options.Value.OutageProbeInterval.TotalSeconds:0.#} s{trial}"),
+            UpflowPhase.RateLimited => HealthCheckResult.Degraded(
+                $"waiting: Upflow answered 429; calls resume at {state.PausedUntil!.Value.ToString("O", CultureInfo.InvariantCulture)} " +
+                $"(in {(state.PausedUntil.Value - time.GetUtcNow()).TotalSeconds:0.#} s); rate {state.Rate:0.##}/s"),
             _ => HealthCheckResult.Healthy(options.Value.MaxRequestsPerSecond > 0
-                ? $"calling Upflow at up to {budget.EffectiveRate:0.##}/s"
+                ? $"calling Upflow at up to {state.Rate:0.##}/s"
                 : "calling Upflow (no rate budget)"),
         };
         return Task.FromResult(result);

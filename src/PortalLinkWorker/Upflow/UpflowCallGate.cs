@@ -10,13 +10,12 @@ namespace PortalLinkWorker.Upflow;
 /// are paused, and reads each answer for what it says about Upflow as a whole: a 429 pauses the whole account (every
 /// consumer, every replica) and is tried again here after the pause, without spending the message's retries; a 401/403
 /// pauses consumption; a run of transient failures across messages means an outage. While paused, only the half-open
-/// trial (<see cref="UpflowAvailability"/>) is sent. Pauses travel to <see cref="UpflowClient"/> as an
+/// trial (<see cref="UpflowPace"/>) is sent. Pauses travel to <see cref="UpflowClient"/> as an
 /// <see cref="UpflowPausedException"/> because a Polly strategy can only hand back a response or an exception; the client
 /// turns it into <see cref="UpflowAnswer.Paused"/>, and nothing above it sees the exception.
 /// </summary>
 public sealed class UpflowCallGate(
-    RateBudget budget,
-    UpflowAvailability availability,
+    UpflowPace pace,
     UpflowOptions options,
     TimeProvider time,
     UpflowCallSlots? slots = null,
@@ -40,7 +39,7 @@ public sealed class UpflowCallGate(
             var waited = time.GetUtcNow() - started;
             var maxWait = options.MaxInMemoryWait > waited ? options.MaxInMemoryWait - waited : TimeSpan.Zero;
             // Paused for an outage or refused credentials: no token is spent, no call made, except the one trial.
-            var admission = availability.Admit();
+            var admission = pace.Admit();
             if (admission == UpflowAvailability.Admission.Paused)
                 throw Paused();
             if (admission == UpflowAvailability.Admission.Wait)
@@ -53,7 +52,7 @@ public sealed class UpflowCallGate(
             DateTimeOffset sentAt;
             try
             {
-                await budget.AcquireAsync(maxWait, lane, context.CancellationToken);
+                await pace.AcquireAsync(maxWait, lane, context.CancellationToken);
                 // The account's in-flight cap, across replicas: held for the call only, not while waiting for the rate.
                 int? slot = slots is null ? null : await slots.AcquireAsync(lane, context.CancellationToken);
                 // From here Upflow may issue a link: a broker drop or shutdown must not throw the answer away.
@@ -79,7 +78,7 @@ public sealed class UpflowCallGate(
             }
             catch when (trial)
             {
-                availability.AbandonTrial();
+                pace.AbandonTrial();
                 throw;
             }
             var status = outcome.Result?.StatusCode;
@@ -87,37 +86,37 @@ public sealed class UpflowCallGate(
             {
                 // Upflow is up, but a 429 says nothing of the credentials: the next request tries after the pause.
                 if (trial)
-                    availability.AbandonTrial();
+                    pace.AbandonTrial();
                 var pause = ThrottlePause(outcome.Result!);
                 outcome.Result!.Dispose();
-                await budget.ReportThrottledAsync(pause, sentAt, context.CancellationToken);
+                await pace.ReportThrottledAsync(pause, sentAt, context.CancellationToken);
                 continue;
             }
             Interlocked.Exchange(ref _throttledInARow, 0);
             if (status is not null)
-                budget.ReportAdmitted(sentAt);
+                pace.ReportAdmitted(sentAt);
             // The one place that decides what an answer says of Upflow as a whole.
             if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
                 outcome.Result!.Dispose();
-                availability.ReportCredentialsRejected((int)status);
+                pace.ReportCredentialsRejected((int)status);
                 throw Paused();
             }
             if (outcome.Exception is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
             {
                 if (trial)
-                    availability.AbandonTrial();
+                    pace.AbandonTrial();
             }
             else if (HttpClientResiliencePredicates.IsTransient(outcome))
-                availability.ReportTransientFailure(requestId);
+                pace.ReportTransientFailure(requestId);
             else
-                availability.ReportAnswered();
+                pace.ReportAnswered();
             return outcome;
         }
     }
 
     private UpflowPausedException Paused() =>
-        new(availability.Pause == UpflowPause.Credentials ? "Upflow refused the credentials" : "Upflow is down for everyone", null);
+        new(pace.State.Phase == UpflowPhase.CredentialsRefused ? "Upflow refused the credentials" : "Upflow is down for everyone", null);
 
     /// <summary>A trial request is out: wait for its verdict (an answer resumes everyone), at most as long as a message
     /// may wait in memory.</summary>
@@ -125,7 +124,7 @@ public sealed class UpflowCallGate(
     {
         try
         {
-            await availability.Verdict.WaitAsync(maxWait, time, cancellationToken);
+            await pace.Verdict.WaitAsync(maxWait, time, cancellationToken);
         }
         catch (TimeoutException)
         {

@@ -19,6 +19,7 @@ public static class UpflowHttpClientRegistration
         services.AddSingleton(sp => new UpflowCallSlots(sp.GetRequiredService<IUpflowSlotLocks>(),
             sp.GetRequiredService<IOptions<UpflowOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<UpflowAvailability>();
+        services.AddSingleton<UpflowPace>();
         services.AddSingleton<UpflowMetrics>();
         services.AddSingleton<UpflowProbe>();
 
@@ -30,8 +31,7 @@ public static class UpflowHttpClientRegistration
             {
                 var sp = context.ServiceProvider;
                 Build(pipeline, sp.GetRequiredService<IOptions<UpflowOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
-                    sp.GetRequiredService<RateBudget>(), sp.GetRequiredService<UpflowAvailability>(),
-                    sp.GetRequiredService<UpflowCallSlots>(), sp.GetRequiredService<UpflowMetrics>());
+                    sp.GetRequiredService<UpflowPace>(), sp.GetRequiredService<UpflowCallSlots>(), sp.GetRequiredService<UpflowMetrics>());
             });
         services.AddHttpClient(UpflowProbe.ClientName, ConfigureUpflow)
             .RemoveAllLoggers()
@@ -59,7 +59,7 @@ public static class UpflowHttpClientRegistration
     /// budget is not mistaken for a slow Upflow.
     /// </summary>
     internal static void Build(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, UpflowOptions options, TimeProvider time,
-        RateBudget budget, UpflowAvailability availability, UpflowCallSlots? slots = null, UpflowMetrics? metrics = null)
+        UpflowPace pace, UpflowCallSlots? slots = null, UpflowMetrics? metrics = null)
     {
         pipeline.AddTimeout(options.TotalTimeout);
         if (options.MaxRetryAttempts > 0)
@@ -82,7 +82,7 @@ public static class UpflowHttpClientRegistration
         }
         // Callers waiting for a slot are bounded by the consumers' concurrency (live plus bulk lane).
         pipeline.AddStrategy(_ => new UpflowLaneLimiter(options), new UpflowCallGateOptions());
-        pipeline.AddStrategy(_ => new UpflowCallGate(budget, availability, options, time, slots, metrics), new UpflowCallGateOptions());
+        pipeline.AddStrategy(_ => new UpflowCallGate(pace, options, time, slots, metrics), new UpflowCallGateOptions());
         pipeline.AddTimeout(options.AttemptTimeout);
     }
 

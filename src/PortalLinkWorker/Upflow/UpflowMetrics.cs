@@ -13,14 +13,14 @@ public sealed class UpflowMetrics
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _throttled;
 
-    public UpflowMetrics(IMeterFactory meters, UpflowAvailability availability, RateBudget budget, TimeProvider time)
+    public UpflowMetrics(IMeterFactory meters, UpflowPace pace)
     {
         var meter = meters.Create(WorkerMeter.Name);
         _duration = meter.CreateHistogram<double>("portallink.upflow.call.duration", "s",
             "One HTTP attempt to Upflow (rate-budget wait excluded), by status: the HTTP status code, or timeout / connection_error",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _throttled = meter.CreateCounter<long>("portallink.upflow.throttled", "{response}", "429 answers from Upflow");
-        meter.CreateObservableGauge("portallink.upflow.paused", () => PausedMeasurements(availability, budget, time), "{pause}",
+        meter.CreateObservableGauge("portallink.upflow.paused", () => PausedMeasurements(pace.State.Phase), "{pause}",
             "1 while Upflow calls of this process are paused, by reason: rate_limit (a 429's reset), outage, credentials");
     }
 
@@ -33,11 +33,10 @@ public sealed class UpflowMetrics
             _throttled.Add(1);
     }
 
-    private static IEnumerable<Measurement<int>> PausedMeasurements(UpflowAvailability availability, RateBudget budget, TimeProvider time)
+    private static IEnumerable<Measurement<int>> PausedMeasurements(UpflowPhase phase)
     {
-        var pause = availability.Pause;
-        yield return new Measurement<int>(budget.PausedUntil > time.GetUtcNow() ? 1 : 0, new KeyValuePair<string, object?>("reason", "rate_limit"));
-        yield return new Measurement<int>(pause == UpflowPause.Outage ? 1 : 0, new KeyValuePair<string, object?>("reason", "outage"));
-        yield return new Measurement<int>(pause == UpflowPause.Credentials ? 1 : 0, new KeyValuePair<string, object?>("reason", "credentials"));
+        yield return new Measurement<int>(phase == UpflowPhase.RateLimited ? 1 : 0, new KeyValuePair<string, object?>("reason", "rate_limit"));
+        yield return new Measurement<int>(phase == UpflowPhase.Outage ? 1 : 0, new KeyValuePair<string, object?>("reason", "outage"));
+        yield return new Measurement<int>(phase == UpflowPhase.CredentialsRefused ? 1 : 0, new KeyValuePair<string, object?>("reason", "credentials"));
     }
 }

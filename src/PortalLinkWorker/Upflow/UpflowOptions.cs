@@ -70,10 +70,12 @@ public sealed class UpflowOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>The most a <c>Retry-After</c> header may make one retry wait. Default 30 s: a server asking for an hour
-    /// must not hold a consumer for an hour.</summary>
+    /// <summary>The most a <c>Retry-After</c> header may make the account pause. Default 60 s: Upflow's longest documented
+    /// window is a minute (600 calls), whose reset can be a minute away; a server asking for an hour must not stop the
+    /// worker for an hour. A pause longer than <see cref="MaxInMemoryWait"/> holds no consumer: the messages wait in the
+    /// queue.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
-    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The lowest the adaptive rate goes after repeated 429s. Default 0.5 requests per second.</summary>
     [Range(0.01, 100_000)]

@@ -21,7 +21,7 @@ public sealed class UpflowHealthCheckTests
         var options = Options.Create(new UpflowOptions { ApiKey = "k", ApiSecret = "secret-never-shown", MaxRequestsPerSecond = 10, OutageFailureThreshold = 1 });
         _availability = new UpflowAvailability(options, _time, NullLogger<UpflowAvailability>.Instance);
         _budget = new RateBudget(new InMemoryRateBudgetStore(_time), options, _time, NullLogger<RateBudget>.Instance, RateBudgetTests.Meters);
-        _check = new UpflowHealthCheck(_availability, _budget, options, _time);
+        _check = new UpflowHealthCheck(new UpflowPace(_budget, _availability, _time), options, _time);
     }
 
     private Task<HealthCheckResult> CheckAsync() => _check.CheckHealthAsync(new HealthCheckContext());

@@ -22,7 +22,7 @@ public sealed class UpflowResiliencePipelineTests
         var availability = new UpflowAvailability(Options.Create(options), time, NullLogger<UpflowAvailability>.Instance);
         var budget = RateBudgetTests.Budget(new InMemoryRateBudgetStore(time), time, options);
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
-        UpflowHttpClientRegistration.Build(builder, options, time, budget, availability);
+        UpflowHttpClientRegistration.Build(builder, options, time, new UpflowPace(budget, availability, time));
         return new Setup(builder.Build(), availability, budget);
     }
 

@@ -3,6 +3,13 @@ using RateLimitBench;
 
 // dotnet run -c Release --project bench/RateLimitBench -- [--quick] [--only <substring,...>] [--l 20] [--latency-ms 20]
 //     [--keep-databases] [--name rate-limit]
+//   or, to write <name>.md again from <name>.json: -- --rewrite-report [--name rate-limit]
+if (args.Contains("--rewrite-report"))
+{
+    Report.Rewrite(Path.Combine(FindRepositoryRoot(), "bench", "results"), args.SkipWhile(a => a != "--name").Skip(1).FirstOrDefault() ?? "rate-limit");
+    return 0;
+}
+
 var settings = BenchSettings.FromArgs(args);
 var scenarios = ScenarioSpec.Matrix(settings)
     .Where(s => settings.Only.Count == 0 || settings.Only.Any(o => s.Id.Contains(o, StringComparison.OrdinalIgnoreCase)))

@@ -20,64 +20,61 @@ internal static class Report
     public static void Write(string directory, BenchSettings settings, DateTimeOffset startedAt, double totalSeconds,
         IReadOnlyList<ScenarioResult> results, IReadOnlyList<string> errors)
     {
+        var document = new RunDocument(
+            new RunMachine(Environment.ProcessorCount, Math.Round(MemTotalBytes() / 1024.0 / 1024 / 1024, 1),
+                RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription,
+                startedAt.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", Inv)),
+            new RunParameters(settings.Quick ? "quick" : "full", settings.Limit, settings.PerSecondRequests, settings.PerMinuteRequests,
+                settings.CampaignRequests, settings.LiveInterval.TotalSeconds, settings.LatencyMs, ScenarioRunner.WorkerMaxConcurrentRequests,
+                new Uri(settings.RabbitMq).AbsolutePath.TrimStart('/'), settings.Only),
+            Math.Round(totalSeconds, 1), results, errors);
         Directory.CreateDirectory(directory);
-        var document = new
-        {
-            machine = new
-            {
-                nproc = Environment.ProcessorCount,
-                memoryGiB = Math.Round(MemTotalBytes() / 1024.0 / 1024 / 1024, 1),
-                os = RuntimeInformation.OSDescription,
-                runtime = RuntimeInformation.FrameworkDescription,
-                date = startedAt.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", Inv),
-            },
-            parameters = new
-            {
-                mode = settings.Quick ? "quick" : "full",
-                limitPerSecond = settings.Limit,
-                settings.PerSecondRequests,
-                settings.PerMinuteRequests,
-                settings.CampaignRequests,
-                liveIntervalSeconds = settings.LiveInterval.TotalSeconds,
-                simulatorLatencyMs = settings.LatencyMs,
-                workerMaxConcurrentRequests = ScenarioRunner.WorkerMaxConcurrentRequests,
-                rabbitMqVirtualHost = new Uri(settings.RabbitMq).AbsolutePath.TrimStart('/'),
-                only = settings.Only,
-            },
-            totalSeconds = Math.Round(totalSeconds, 1),
-            scenarios = results,
-            errors,
-        };
         File.WriteAllText(Path.Combine(directory, settings.Name + ".json"), JsonSerializer.Serialize(document, Json));
-        var markdown = Markdown(settings, startedAt, totalSeconds, results, errors);
-        File.WriteAllText(Path.Combine(directory, settings.Name + ".md"), markdown);
+        WriteMarkdown(directory, settings.Name, document);
+    }
+
+    /// <summary>Writes <c>&lt;name&gt;.md</c> again from <c>&lt;name&gt;.json</c> (after a change to the tables).</summary>
+    public static void Rewrite(string directory, string name)
+    {
+        var document = JsonSerializer.Deserialize<RunDocument>(File.ReadAllText(Path.Combine(directory, name + ".json")), Json)
+                       ?? throw new InvalidOperationException($"{name}.json is empty");
+        WriteMarkdown(directory, name, document);
+    }
+
+    private static void WriteMarkdown(string directory, string name, RunDocument document)
+    {
+        var markdown = Markdown(document);
+        File.WriteAllText(Path.Combine(directory, name + ".md"), markdown);
         Console.WriteLine();
         Console.WriteLine(markdown);
     }
 
-    private static string Markdown(BenchSettings s, DateTimeOffset startedAt, double totalSeconds, IReadOnlyList<ScenarioResult> results,
-        IReadOnlyList<string> errors)
+    private static string Markdown(RunDocument d)
     {
+        var (m, p, results) = (d.Machine, d.Parameters, d.Scenarios);
         var md = new StringBuilder();
-        md.AppendLine(Inv, $"# Rate-limit benchmark ({(s.Quick ? "quick" : "full")} run{(s.Only.Count > 0 ? ", --only " + string.Join(",", s.Only) : "")})");
+        md.AppendLine(Inv, $"# Rate-limit benchmark ({p.Mode} run{(p.Only.Count > 0 ? ", --only " + string.Join(",", p.Only) : "")})");
         md.AppendLine();
-        md.AppendLine(Inv, $"- Machine: nproc {Environment.ProcessorCount}, memory {MemTotalBytes() / 1024.0 / 1024 / 1024:0.0} GiB, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
-        md.AppendLine(Inv, $"- Date: {startedAt:yyyy-MM-dd HH:mm:ss} UTC; whole run {totalSeconds:0} s");
-        md.AppendLine(Inv, $"- L = {s.Limit:0.##}/s (the simulator's limit in every scenario); bulk items per scenario: {s.PerSecondRequests} (per-second shapes), {s.PerMinuteRequests} (per-minute window), {s.CampaignRequests} (campaign); a live request every {s.LiveInterval.TotalSeconds:0} s; simulator latency {s.LatencyMs} ms.");
-        md.AppendLine(Inv, $"- Worker: `Upflow:MaxRequestsPerSecond` = L or 3L on every replica; everything else its options classes' defaults (`Upflow:MaxConcurrentRequests` {ScenarioRunner.WorkerMaxConcurrentRequests}). Replicas are hosts in the bench's process sharing one database and API key.");
+        md.AppendLine(Inv, $"- Machine: nproc {m.Nproc}, memory {m.MemoryGiB:0.0} GiB, {m.Os}, {m.Runtime}");
+        md.AppendLine(Inv, $"- Date: {m.Date}; whole run {d.TotalSeconds:0} s");
+        md.AppendLine(Inv, $"- L = {p.LimitPerSecond:0.##}/s (the simulator's limit in every scenario); bulk items per scenario: {p.PerSecondRequests} (per-second shapes), {p.PerMinuteRequests} (per-minute window), {p.CampaignRequests} (campaign); a live request every {p.LiveIntervalSeconds:0} s; simulator latency {p.SimulatorLatencyMs} ms.");
+        md.AppendLine(Inv, $"- Worker: `Upflow:MaxRequestsPerSecond` = L or 3L on every replica; everything else its options classes' defaults (`Upflow:MaxConcurrentRequests` {p.WorkerMaxConcurrentRequests}). Replicas are hosts in the bench's process sharing one database and API key.");
         md.AppendLine("- Efficiency = ((bulk + live) ÷ the shape's long-run rate) ÷ (first publish → last outcome). Peak in-flight: the simulator's `peakInFlight` (every replica). Settle: from when the simulator's calls per UTC second stay within 5 % of L.");
+        md.AppendLine();
+        md.AppendLine("## Summary");
+        md.AppendLine();
+        md.Append(Summary(results));
+        md.AppendLine();
+        md.AppendLine("## Every scenario");
         md.AppendLine();
         md.AppendLine("| scenario | worker rate | N + live | elapsed s | efficiency | 429s | peak in-flight | max 5-s / 5L | live p50 / p95 / max s | settle s | targets |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
             var workerRate = r.Replicas > 1 ? $"{r.Replicas} × {r.WorkerRatePerReplica:0.##}/s" : $"{r.WorkerRatePerReplica:0.##}/s";
-            var settle = r.LiveP95AfterFirstMinute is { } afterMinute
-                ? $"(live p95 after 1 min {afterMinute:0.00})"
-                : r.CallsPerSecond is null ? "" : r.SettleSeconds is { } x ? $"{x:0}" : "never";
-            var failed = r.Targets.Where(t => !t.Pass).ToList();
+            var failed = r.Targets.Count(t => !t.Pass);
             md.AppendLine(Inv,
-                $"| {r.Id} | {workerRate} | {r.Requests} + {r.LiveRequests}{(r.Completed ? "" : " (timeout)")} | {r.ElapsedSeconds:0.0} | {r.Efficiency:0.000} | {r.Calls429} ({r.Share429:P1}) | {r.PeakInFlight} | {r.Max5sWindowRatio:0.00} | {r.LiveP50:0.00} / {r.LiveP95:0.00} / {r.LiveMax:0.00} | {settle} | {(failed.Count == 0 ? "PASS" : $"FAIL {failed.Count}/{r.Targets.Count}")} |");
+                $"| {r.Id} | {workerRate} | {r.Requests} + {r.LiveRequests}{(r.Completed ? "" : " (timeout)")} | {r.ElapsedSeconds:0.0} | {r.Efficiency:0.000} | {r.Calls429} ({r.Share429:P1}) | {r.PeakInFlight} | {r.Max5sWindowRatio:0.00} | {r.LiveP50:0.00} / {r.LiveP95:0.00} / {r.LiveMax:0.00} | {Settle(r)} | {(failed == 0 ? "PASS" : $"FAIL {failed}/{r.Targets.Count}")} |");
         }
         md.AppendLine();
         md.AppendLine("| scenario | target | measured | result |");
@@ -93,7 +90,7 @@ internal static class Report
             foreach (var f in r.FailureSamples)
                 md.AppendLine(Inv, $"- {f}");
         }
-        foreach (var error in errors)
+        foreach (var error in d.Errors)
         {
             md.AppendLine();
             md.AppendLine(Inv, $"Scenario {error} (not run to the end; no figures)");
@@ -102,12 +99,34 @@ internal static class Report
         md.AppendLine("Calls by status: " + string.Join("; ", results.Select(r =>
             $"{r.Id}: " + string.Join(", ", r.CallsByStatus.Select(kv => $"{kv.Key}={kv.Value}")))));
         md.AppendLine();
-        md.AppendLine("Calls per second at 3L (per-second shapes; every bucket in the JSON), first 20 s:");
+        md.AppendLine("Calls per second at 3L (per-second shapes, UTC seconds; every bucket in the JSON), first 20 s:");
         md.AppendLine();
         foreach (var r in results.Where(r => r.CallsPerSecond is not null))
             md.AppendLine(Inv, $"- {r.Id}: {string.Join(" ", r.CallsPerSecond!.Take(20))}");
         return md.ToString();
     }
+
+    /// <summary>One row per shape and worker rate, the replica counts side by side (1 / 2, and 3 where run).</summary>
+    public static string Summary(IReadOnlyList<ScenarioResult> results)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("| scenario (replicas) | efficiency | 429s | peak in-flight | max 5-s / 5L | live p95 s | settle s | targets |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var row in results.GroupBy(r => r.Id[..r.Id.LastIndexOf('/')]))
+        {
+            var rs = row.OrderBy(r => r.Replicas).ToList();
+            string Cells(Func<ScenarioResult, string> cell) => string.Join(" / ", rs.Select(cell));
+            md.AppendLine(Inv,
+                $"| {row.Key} ({Cells(r => r.Replicas.ToString(Inv))}) | {Cells(r => r.Efficiency.ToString("0.00", Inv))} | {Cells(r => r.Share429.ToString("P1", Inv))} | {Cells(r => r.PeakInFlight.ToString(Inv))} | {Cells(r => r.Max5sWindowRatio.ToString("0.00", Inv))} | {Cells(r => r.LiveP95.ToString("0.00", Inv))} | {Cells(Settle)} | {Cells(r => r.Targets.All(t => t.Pass) ? "PASS" : $"FAIL {r.Targets.Count(t => !t.Pass)}")} |");
+        }
+        return md.ToString();
+    }
+
+    /// <summary>The settle time at 3L under a per-second shape; under the per-minute window the live p95 after its first minute.</summary>
+    private static string Settle(ScenarioResult r) =>
+        r.LiveP95AfterFirstMinute is { } afterMinute ? $"p95 after 1 min {afterMinute.ToString("0.00", Inv)}"
+        : r.CallsPerSecond is null ? "–"
+        : r.SettleSeconds is { } s ? s.ToString("0", Inv) : "never";
 
     private static long MemTotalBytes()
     {

@@ -36,9 +36,10 @@ public sealed class PostgresRateBudgetStore(IServiceScopeFactory scopes, IOption
             created.Apply(state, now);
             var inserted = await db.Database.ExecuteSqlAsync($"""
                 INSERT INTO upflow_rate_budgets (account, tokens, refilled_at, paused_until, rate, rate_changed_at, updated_at,
-                                                 admitted_slots, admitted_latest_slot)
+                                                 admitted_slots, admitted_latest_slot, throttled_at, throttled_pause)
                 VALUES ({created.Account}, {created.Tokens}, {created.RefilledAt}, {created.PausedUntil}, {created.Rate},
-                        {created.RateChangedAt}, {created.UpdatedAt}, {created.AdmittedSlots}, {created.AdmittedLatestSlot})
+                        {created.RateChangedAt}, {created.UpdatedAt}, {created.AdmittedSlots}, {created.AdmittedLatestSlot},
+                        {created.ThrottledAt}, {created.ThrottledPause})
                 ON CONFLICT (account) DO NOTHING
                 """, cancellationToken);
             if (inserted == 0)

@@ -20,8 +20,15 @@ public sealed class RateBudgetRecord
     /// <summary>The slot number (quarter seconds since 1970) of the newest entry of <see cref="AdmittedSlots"/>.</summary>
     public long AdmittedLatestSlot { get; set; }
 
+    /// <summary>When the call that drew the current pause's first 429 was sent; null when no 429 awaits its estimate.</summary>
+    public DateTimeOffset? ThrottledAt { get; set; }
+
+    /// <summary>The pause that 429 asked for.</summary>
+    public TimeSpan ThrottledPause { get; set; }
+
     public RateBudgetState ToState() => new(Tokens, RefilledAt, PausedUntil, Rate, RateChangedAt,
-        AdmittedSlots.Length == AdmissionLog.SlotCount ? new AdmissionLog(AdmittedSlots, AdmittedLatestSlot) : AdmissionLog.Empty);
+        AdmittedSlots.Length == AdmissionLog.SlotCount ? new AdmissionLog(AdmittedSlots, AdmittedLatestSlot) : AdmissionLog.Empty,
+        ThrottledAt, ThrottledPause);
 
     public void Apply(RateBudgetState state, DateTimeOffset now)
     {
@@ -32,6 +39,8 @@ public sealed class RateBudgetRecord
         RateChangedAt = state.RateChangedAt;
         AdmittedSlots = state.Admitted.Slots;
         AdmittedLatestSlot = state.Admitted.LatestSlot;
+        ThrottledAt = state.ThrottledAt;
+        ThrottledPause = state.ThrottledPause;
         UpdatedAt = now;
     }
 }

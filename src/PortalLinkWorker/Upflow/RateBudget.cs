@@ -129,7 +129,8 @@ public sealed partial class RateBudget
 
     /// <summary>Upflow answered 429 to a call sent at <paramref name="sentAt"/> (local clock): pause every call of the
     /// account (all replicas) for <paramref name="retryAfter"/> and settle the rate just below what Upflow admitted.</summary>
-    public async Task ReportThrottledAsync(TimeSpan retryAfter, DateTimeOffset sentAt, CancellationToken cancellationToken)
+    public async Task ReportThrottledAsync(TimeSpan retryAfter, DateTimeOffset sentAt, CancellationToken cancellationToken,
+        bool askedByUpflow = true)
     {
         var localNow = _time.GetUtcNow();
         if (localNow + retryAfter > _pausedUntil)
@@ -141,14 +142,11 @@ public sealed partial class RateBudget
         var (result, now) = await _store.UpdateAsync((state, at) =>
         {
             var current = (state ?? RateBudgetState.Initial(at, _rules)).Admit(ToStoreClock(admitted, at), at);
-            var (next, lowered) = current.Throttled(at, at - (localNow - sentAt), retryAfter, _rules);
-            return (next, (lowered, next.Rate));
+            var (next, newEpisode) = current.Throttled(at, at - (localNow - sentAt), retryAfter, _rules, askedByUpflow);
+            return (next, (newEpisode, next.Rate));
         }, cancellationToken);
-        if (result.lowered)
-        {
-            _effectiveRate = result.Rate;
-            LogRateLowered(_logger, result.Rate, retryAfter.TotalSeconds);
-        }
+        if (result.newEpisode)
+            LogThrottled(_logger, retryAfter.TotalSeconds);
     }
 
     /// <summary>Takes a slice of tokens from the shared state; returns how long to wait when none was granted.</summary>
@@ -174,7 +172,9 @@ public sealed partial class RateBudget
         var localNow = _time.GetUtcNow();
         if (pausedUntil > now)
             _pausedUntil = localNow + (pausedUntil - now);
-        if (Math.Abs(rate - _effectiveRate) >= 0.01 && rate > _effectiveRate)
+        if (rate < _effectiveRate - 0.01)
+            LogRateSettled(_logger, rate);
+        else if (Math.Abs(rate - _effectiveRate) >= 0.01 && rate > _effectiveRate)
             LogRateRaised(_logger, rate);
         _effectiveRate = rate;
         _tokens = granted;
@@ -209,8 +209,11 @@ public sealed partial class RateBudget
         await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(1), _time, cancellationToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Upflow answered 429: every worker pauses Upflow calls for {Seconds:0.#} s and the effective rate is lowered to {Rate:0.##}/s")]
-    private static partial void LogRateLowered(ILogger logger, double rate, double seconds);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upflow answered 429: every worker pauses Upflow calls for {Seconds:0.#} s")]
+    private static partial void LogThrottled(ILogger logger, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Upflow rate settled at {Rate:0.##}/s, just below what Upflow admitted before its 429")]
+    private static partial void LogRateSettled(ILogger logger, double rate);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Effective Upflow rate raised to {Rate:0.##}/s")]
     private static partial void LogRateRaised(ILogger logger, double rate);

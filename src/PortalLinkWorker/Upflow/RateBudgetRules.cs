@@ -7,7 +7,8 @@ public sealed record RateBudgetRules(
     double Margin,
     double IncreaseStep,
     TimeSpan IncreaseInterval,
-    TimeSpan BurstWindow)
+    TimeSpan BurstWindow,
+    TimeSpan IncreaseDelay)
 {
     public static RateBudgetRules From(UpflowOptions options) => new(
         options.MaxRequestsPerSecond,
@@ -15,5 +16,6 @@ public sealed record RateBudgetRules(
         options.LearnedRateMargin,
         options.RateIncreaseStep,
         options.RateIncreaseInterval,
-        options.BurstWindow);
+        options.BurstWindow,
+        options.RateIncreaseDelay);
 }

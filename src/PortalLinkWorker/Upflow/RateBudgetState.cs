@@ -10,16 +10,18 @@ namespace PortalLinkWorker.Upflow;
 /// Upflow does not say how it counts (token bucket, sliding or fixed window, per second or per minute). Whatever it is,
 /// a 429 says "you have used what I allow for now", and what it admitted just before says how much that is:
 /// <list type="bullet">
-/// <item><b>short</b>: the calls admitted in the last second. A per-second limiter (sliding or fixed window) is full at
-/// the 429, so this is its limit.</item>
-/// <item><b>long</b>: the calls admitted since the busy run began, divided by the run's length plus the pause Upflow asks
-/// for. A per-minute window spent in a burst says "come back in 40 s": its 1,200 calls over 20 s + 40 s are 20/s. A token
-/// bucket's burst drains away the same way.</item>
+/// <item><b>short</b>: the calls admitted in the last second, when that is clearly less than we were sending. A
+/// per-second limiter (sliding or fixed window) is full at the 429, so this is its limit.</item>
+/// <item><b>long</b>, when the last second let through all we sent: the calls admitted since the busy run began (up to a
+/// minute), divided by the run's length plus the pause Upflow asks for. A per-minute window spent in a burst says "come
+/// back in 40 s": its 1,200 calls over 20 s + 40 s are 20/s. A token bucket's burst drains away the same way.</item>
 /// </list>
-/// The lower of the two is the estimate (the short one alone while the run is under two seconds, too short for the
-/// long one to mean anything), and the rate settles at <see cref="RateBudgetRules.Margin"/> of it in one step, never
-/// above where it was. Without a 429 the rate climbs back slowly (<see cref="RateBudgetRules.IncreaseStep"/> of itself
-/// per <see cref="RateBudgetRules.IncreaseInterval"/>) up to the configured maximum, so a limit that rises is found
+/// The estimate is made when the pause ends, not when the 429 arrives: by then every call sent before the refused one has
+/// been answered and reported by its replica, so the log is complete up to the refused call's sending time.
+/// A run under a few seconds is too short for the long estimate: the short one stands. The rate settles at <see cref="RateBudgetRules.Margin"/> of it in one step, never
+/// above where it was. Without a 429 it stays there for <see cref="RateBudgetRules.IncreaseDelay"/>, then climbs slowly
+/// (<see cref="RateBudgetRules.IncreaseStep"/> of itself per <see cref="RateBudgetRules.IncreaseInterval"/>) up to the
+/// configured maximum, so a limit that rises is found
 /// again, and a limit that did not is met with one 429, not a storm. Pacing evenly is right under every shape: a burst
 /// that empties a per-minute window makes every live request wait for the next one.
 /// </remarks>
@@ -29,7 +31,9 @@ public sealed record RateBudgetState(
     DateTimeOffset PausedUntil,
     double Rate,
     DateTimeOffset RateChangedAt,
-    AdmissionLog Admitted)
+    AdmissionLog Admitted,
+    DateTimeOffset? ThrottledAt = null,
+    TimeSpan ThrottledPause = default)
 {
     private const double TokenEpsilon = 1e-9;
 
@@ -38,20 +42,26 @@ public sealed record RateBudgetState(
 
     private static readonly TimeSpan PauseRounding = TimeSpan.FromSeconds(1);
 
+    /// <summary>The last second counts as a full per-second window when it held less than this share of the rate we sent
+    /// at; above it, the limiter let through (nearly) all we sent, and the last second says nothing of its limit.</summary>
+    private const double BindingShare = 0.95;
+
     /// <summary>A busy run shorter than this is too short for the long estimate: a quarter-second slot and a rounded
     /// Retry-After would be most of it.</summary>
     private static readonly TimeSpan LongRunMinimum = TimeSpan.FromSeconds(3);
 
     public static RateBudgetState Initial(DateTimeOffset now, RateBudgetRules rules) =>
-        new(0, now, DateTimeOffset.MinValue, rules.MaxRate, now, AdmissionLog.Empty);
+        new(0, now, DateTimeOffset.MinValue, rules.MaxRate, DateTimeOffset.MinValue, AdmissionLog.Empty);
 
-    /// <summary>The rate in force at <paramref name="now"/>: the learned rate plus one step per interval since it was
-    /// set, up to the configured maximum.</summary>
+    /// <summary>The rate in force at <paramref name="now"/>: the learned rate, held for
+    /// <see cref="RateBudgetRules.IncreaseDelay"/> after it was set, then one step up per interval, up to the configured
+    /// maximum.</summary>
     public double CurrentRate(DateTimeOffset now, RateBudgetRules rules)
     {
         if (Rate >= rules.MaxRate)
             return rules.MaxRate;
-        var steps = Math.Floor(Math.Max(0, (now - RateChangedAt).TotalSeconds) / rules.IncreaseInterval.TotalSeconds);
+        var climbing = now - RateChangedAt - rules.IncreaseDelay;
+        var steps = Math.Floor(Math.Max(0, climbing.TotalSeconds) / rules.IncreaseInterval.TotalSeconds);
         return Math.Min(rules.MaxRate, Rate * (1 + steps * rules.IncreaseStep));
     }
 
@@ -61,6 +71,8 @@ public sealed record RateBudgetState(
     {
         if (PausedUntil > now)
             return (this, 0, PausedUntil);
+        if (ThrottledAt is not null)
+            return Settled(now, rules).Lease(now, wanted, rules);
         var rate = CurrentRate(now, rules);
         var capacity = Math.Max(1, rate * rules.BurstWindow.TotalSeconds);
         var tokens = Math.Min(capacity, Tokens + Math.Max(0, (now - RefilledAt).TotalSeconds) * rate);
@@ -82,44 +94,67 @@ public sealed record RateBudgetState(
     /// <summary>What Upflow admitted before a call sent at <paramref name="now"/> was refused says it allows, in calls per
     /// second, when <paramref name="pause"/> is how long it asked us to wait; null when too little was admitted to tell.
     /// Read at the refused call's sending time, which is when Upflow counted it.</summary>
-    public double? EstimateLimit(DateTimeOffset now, TimeSpan pause)
+    public double? EstimateLimit(DateTimeOffset now, TimeSpan pause, RateBudgetRules rules)
     {
         if (Admitted.BusySince(now) is not { } since)
             return null;
         var run = now - since;
-        var inRun = Admitted.Count(now, run + AdmissionLog.SlotLength);
+        var inRun = Admitted.Count(now, run);
         if (inRun < MinimumSample)
             return null;
         var lastSecond = Admitted.Count(now, TimeSpan.FromSeconds(1));
-        // Retry-After comes in whole seconds (a number or an HTTP-date), so up to a second of the pause is rounding, not the
-        // limiter's window: counting it would halve the estimate of a per-second limiter after a two-second run.
+        // A per-second window was full: the last second held fewer calls than we were sending, and Upflow asks for no more
+        // than a second's pause, so that is the limit.
+        var shortPause = pause <= PauseRounding;
+        if (lastSecond >= MinimumSample && shortPause && (lastSecond < BindingShare * CurrentRate(now, rules) || run < LongRunMinimum))
+            return lastSecond;
+        // Everything we sent in the last second got through: the limit binds over longer than a second (a minute's window,
+        // a bucket's burst), and what the run got through, the pause included, is what it allows. Retry-After comes in
+        // whole seconds (a number or an HTTP-date), so up to a second of the pause is rounding, not the limiter's window.
         var window = run + (pause > PauseRounding ? pause - PauseRounding : TimeSpan.Zero);
         var longEstimate = inRun / Math.Max(AdmissionLog.SlotLength.TotalSeconds, window.TotalSeconds);
-        if (lastSecond < 1)
+        // Next to nothing got through in the last second (a quarter-second slot is counted by the part of it inside the
+        // second, so a stray one or two is an edge, not a sample): the limiter was already refusing.
+        if (lastSecond < MinimumSample || !shortPause)
             return longEstimate;
-        return run < LongRunMinimum ? lastSecond : Math.Min(lastSecond, longEstimate);
+        // A short pause after a second that let everything through: a bucket's burst ran out, or our own pacing jittered
+        // over a per-second limit. The run (with our own earlier pauses in it) cannot tell which, so the estimate steps
+        // down at most to the binding share of the last second per 429.
+        return Math.Max(longEstimate, BindingShare * lastSecond);
     }
 
-    /// <summary>Upflow answered 429 to a call sent at <paramref name="sentAt"/> and asks for <paramref name="pause"/>. Every replica waits until then, the bucket
-    /// restarts empty (the resumption is paced, not a herd), and the rate settles just below what Upflow admitted (never
-    /// higher than it was). 429s of calls already in flight read the same log and change nothing more.</summary>
-    public (RateBudgetState State, bool RateLowered) Throttled(DateTimeOffset now, DateTimeOffset sentAt, TimeSpan pause,
-        RateBudgetRules rules)
+    /// <summary>Upflow answered 429 to a call sent at <paramref name="sentAt"/>, and calls pause for <paramref name="pause"/>
+    /// (Upflow's Retry-After when <paramref name="askedByUpflow"/>, else our own backoff). Every
+    /// replica waits until then, and the bucket restarts empty (the resumption is paced, not a herd). The rate settles
+    /// when the pause ends (<see cref="Settled"/>); 429s of calls already in flight during the pause change nothing more.</summary>
+    public (RateBudgetState State, bool NewEpisode) Throttled(DateTimeOffset now, DateTimeOffset sentAt, TimeSpan pause,
+        RateBudgetRules rules, bool askedByUpflow = true)
     {
+        // Only a pause Upflow asked for says how long its window is; our own backoff says nothing of it.
+        var told = askedByUpflow ? pause : TimeSpan.Zero;
         var pausedUntil = now + pause > PausedUntil ? now + pause : PausedUntil;
-        var current = CurrentRate(now, rules);
-        var rate = current;
-        if (EstimateLimit(sentAt < now ? sentAt : now, pause) is { } limit)
-            rate = Math.Clamp(limit * rules.Margin, rules.MinRate, current);
-        var lowered = rate < current - 1e-9;
-        var changed = lowered || current < rules.MaxRate;
+        var refusedAt = sentAt < now ? sentAt : now;
+        var newEpisode = ThrottledAt is null && now >= PausedUntil;
         return (this with
         {
             Tokens = 0,
             RefilledAt = pausedUntil,
             PausedUntil = pausedUntil,
-            Rate = changed ? rate : Rate,
-            RateChangedAt = changed ? pausedUntil : RateChangedAt,
-        }, lowered);
+            ThrottledAt = ThrottledAt is { } first && first < refusedAt ? first : refusedAt,
+            ThrottledPause = ThrottledAt is null || told > ThrottledPause ? told : ThrottledPause,
+        }, newEpisode);
+    }
+
+    /// <summary>The pause after a 429 is over: the rate settles just below what Upflow admitted up to the refused call
+    /// (never higher than it was), and climbs from there.</summary>
+    public RateBudgetState Settled(DateTimeOffset now, RateBudgetRules rules)
+    {
+        if (ThrottledAt is not { } refusedAt)
+            return this;
+        var current = CurrentRate(now, rules);
+        var rate = EstimateLimit(refusedAt, ThrottledPause, rules) is { } limit
+            ? Math.Clamp(limit * rules.Margin, rules.MinRate, current)
+            : current;
+        return this with { Rate = rate, RateChangedAt = now, ThrottledAt = null, ThrottledPause = default };
     }
 }

@@ -25,6 +25,7 @@ public sealed class UpflowCallGate(
     private static readonly TimeSpan FirstThrottlePause = TimeSpan.FromSeconds(1);
 
     private int _throttledInARow;
+    private long _lastPauseEndTicks;
 
     protected override async ValueTask<Outcome<HttpResponseMessage>> ExecuteCore<TState>(
         Func<ResilienceContext, TState, ValueTask<Outcome<HttpResponseMessage>>> callback, ResilienceContext context, TState state)
@@ -87,9 +88,9 @@ public sealed class UpflowCallGate(
                 // Upflow is up, but a 429 says nothing of the credentials: the next request tries after the pause.
                 if (trial)
                     pace.AbandonTrial();
-                var pause = ThrottlePause(outcome.Result!);
+                var (pause, asked) = ThrottlePause(outcome.Result!, sentAt);
                 outcome.Result!.Dispose();
-                await pace.ReportThrottledAsync(pause, sentAt, context.CancellationToken);
+                await pace.ReportThrottledAsync(pause, asked, sentAt, context.CancellationToken);
                 continue;
             }
             Interlocked.Exchange(ref _throttledInARow, 0);
@@ -132,14 +133,26 @@ public sealed class UpflowCallGate(
         }
     }
 
-    /// <summary>Retry-After (seconds or date), else RateLimit-Reset / X-RateLimit-Reset, else exponential backoff; never
-    /// more than <see cref="UpflowOptions.MaxRetryAfter"/>. A pause longer than a message may wait in memory sends the
+    /// <summary>Retry-After (seconds or date), else RateLimit-Reset / X-RateLimit-Reset, else exponential backoff (then
+    /// the pause is our guess, not Upflow's word, and says nothing of its window); never more than
+    /// <see cref="UpflowOptions.MaxRetryAfter"/>. A pause longer than a message may wait in memory sends the
     /// waiting messages back to the queue (<see cref="RateBudget.AcquireAsync(TimeSpan, UpflowLane, CancellationToken)"/>).</summary>
-    private TimeSpan ThrottlePause(HttpResponseMessage response)
+    private (TimeSpan Pause, bool Asked) ThrottlePause(HttpResponseMessage response, DateTimeOffset sentAt)
     {
-        var inARow = Interlocked.Increment(ref _throttledInARow);
-        var pause = RetryAfterHeader.Read(response.Headers, time.GetUtcNow())
-                    ?? FirstThrottlePause * Math.Pow(2, Math.Min(inARow - 1, 10));
-        return pause < options.MaxRetryAfter ? pause : options.MaxRetryAfter;
+        var asked = RetryAfterHeader.Read(response.Headers, time.GetUtcNow());
+        TimeSpan pause;
+        if (asked is { } wait)
+            pause = wait;
+        else
+        {
+            // A call sent before the last pause ended is one of that episode's, not another 429 in a row.
+            var inARow = sentAt.UtcTicks >= Interlocked.Read(ref _lastPauseEndTicks)
+                ? Interlocked.Increment(ref _throttledInARow)
+                : Math.Max(1, Volatile.Read(ref _throttledInARow));
+            pause = FirstThrottlePause * Math.Pow(2, Math.Min(inARow - 1, 10));
+        }
+        pause = pause < options.MaxRetryAfter ? pause : options.MaxRetryAfter;
+        Interlocked.Exchange(ref _lastPauseEndTicks, Math.Max(Interlocked.Read(ref _lastPauseEndTicks), (time.GetUtcNow() + pause).UtcTicks));
+        return (pause, asked is not null);
     }
 }

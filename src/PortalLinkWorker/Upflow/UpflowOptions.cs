@@ -82,15 +82,20 @@ public sealed class UpflowOptions : IValidatableObject
     public double MinRequestsPerSecond { get; set; } = 0.5;
 
     /// <summary>Where the rate settles after a 429, as a fraction of the rate Upflow was seen to admit (see
-    /// <see cref="RateBudgetState"/>). Default 0.98: just below the limit, so that the next 429 is a minute or more away.</summary>
+    /// <see cref="RateBudgetState"/>). Default 0.99: just below the limit, so that the next 429 is a minute or more away.</summary>
     [Range(0.5, 1)]
-    public double LearnedRateMargin { get; set; } = 0.98;
+    public double LearnedRateMargin { get; set; } = 0.99;
 
     /// <summary>What the rate regains per <see cref="RateIncreaseInterval"/> without a 429, as a fraction of itself, up to
     /// <see cref="MaxRequestsPerSecond"/>. Default 0.01: about 6 % a minute, slow enough that probing for a higher limit
     /// costs one 429 a minute or less.</summary>
     [Range(0.001, 1)]
     public double RateIncreaseStep { get; set; } = 0.01;
+
+    /// <summary>How long the rate stays where a 429 settled it before it starts to climb. Default 60 s: probing right
+    /// away would meet the same limit again within seconds, and each 429 costs a pause.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan RateIncreaseDelay { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How often the rate takes one step back up. Default 10 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]

@@ -52,9 +52,10 @@ public sealed class UpflowPace(RateBudget budget, UpflowAvailability availabilit
     /// <summary>Upflow answered a call sent at <paramref name="sentAt"/> with anything but 429.</summary>
     public void ReportAdmitted(DateTimeOffset sentAt) => budget.ReportAdmitted(sentAt);
 
-    /// <summary>Upflow answered 429: the account pauses and the rate settles just below what Upflow admitted.</summary>
-    public Task ReportThrottledAsync(TimeSpan pause, DateTimeOffset sentAt, CancellationToken cancellationToken) =>
-        budget.ReportThrottledAsync(pause, sentAt, cancellationToken);
+    /// <summary>Upflow answered 429: the account pauses and the rate settles just below what Upflow admitted.
+    /// <paramref name="askedByUpflow"/> is false when the pause is our own backoff (no Retry-After).</summary>
+    public Task ReportThrottledAsync(TimeSpan pause, bool askedByUpflow, DateTimeOffset sentAt, CancellationToken cancellationToken) =>
+        budget.ReportThrottledAsync(pause, sentAt, cancellationToken, askedByUpflow);
 
     /// <summary>Upflow answered (a 2xx, a 4xx other than 401/403/408/429): it is up.</summary>
     public void ReportAnswered() => availability.ReportAnswered();

@@ -10,6 +10,7 @@ public sealed class RateBudgetStateTests
         RateBudgetRules.From(new UpflowOptions
         {
             MaxRequestsPerSecond = 10, LearnedRateMargin = 0.75, RateIncreaseStep = 0.05, RateIncreaseInterval = TimeSpan.FromSeconds(5),
+            RateIncreaseDelay = TimeSpan.FromSeconds(30),
             BurstWindow = TimeSpan.FromMilliseconds(200),
         });
 
@@ -65,9 +66,8 @@ public sealed class RateBudgetStateTests
     public void Throttled_WithNothingAdmitted_PausesButKeepsTheRate()
     {
         // Another client may have spent the account's limit: a 429 with no admitted call says nothing of the limit.
-        var (paused, lowered) = RateBudgetState.Initial(T0, Rules).Throttled(T0, T0, TimeSpan.FromSeconds(1), Rules);
-        Assert.False(lowered);
-        Assert.Equal(10, paused.CurrentRate(T0 + TimeSpan.FromMinutes(1), Rules));
+        var (paused, _) = RateBudgetState.Initial(T0, Rules).Throttled(T0, T0, TimeSpan.FromSeconds(1), Rules);
+        Assert.Equal(10, paused.Settled(paused.PausedUntil, Rules).CurrentRate(T0 + TimeSpan.FromMinutes(1), Rules));
     }
 
     [Fact]
@@ -75,8 +75,11 @@ public sealed class RateBudgetStateTests
     {
         // 8 calls a second admitted for 10 s, then a 429 asking for 1 s: the limit is 8/s; the rate goes to 0.75 × 8.
         var at = T0 + TimeSpan.FromSeconds(10);
-        var (state, lowered) = Admitted(8, 10, at).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
-        Assert.True(lowered);
+        var (paused, newEpisode) = Admitted(8, 10, at).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+        Assert.True(newEpisode);
+        // The rate settles when the pause ends, when every call sent before the refused one has been reported.
+        Assert.Equal(10, paused.Rate);
+        var state = paused.Settled(paused.PausedUntil, Rules);
         Assert.Equal(6, state.Rate, 1);
     }
 
@@ -86,9 +89,10 @@ public sealed class RateBudgetStateTests
         // 10/s configured; Upflow allowed 100 in a minute, all sent in the first 10 s, then says "come back in 50 s":
         // 100 calls over 60 s is 1.67/s, not the 10/s the last second saw.
         var at = T0 + TimeSpan.FromSeconds(10);
-        var (state, _) = Admitted(10, 10, at).Throttled(at, at, TimeSpan.FromSeconds(50), Rules);
+        var (paused, _) = Admitted(10, 10, at).Throttled(at, at, TimeSpan.FromSeconds(50), Rules);
+        Assert.Equal(at + TimeSpan.FromSeconds(50), paused.PausedUntil);
+        var state = paused.Settled(paused.PausedUntil, Rules);
         Assert.Equal(100.0 / 59 * 0.75, state.Rate, 1);
-        Assert.Equal(at + TimeSpan.FromSeconds(50), state.PausedUntil);
     }
 
     [Fact]
@@ -96,21 +100,24 @@ public sealed class RateBudgetStateTests
     {
         var at = T0 + TimeSpan.FromSeconds(10);
         var (first, _) = Admitted(8, 10, at).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
-        var (second, loweredAgain) = first.Throttled(at + Ms(50), at - Ms(20), TimeSpan.FromSeconds(1), Rules);
-        Assert.False(loweredAgain);
-        Assert.Equal(first.Rate, second.Rate, 6);
+        var (second, newEpisode) = first.Throttled(at + Ms(50), at + Ms(20), TimeSpan.FromSeconds(1), Rules);
+        Assert.False(newEpisode);
+        Assert.Equal(at, second.ThrottledAt);
+        Assert.Equal(first.Settled(second.PausedUntil, Rules).Rate, second.Settled(second.PausedUntil, Rules).Rate, 6);
     }
 
     [Fact]
     public void CurrentRate_ClimbsBackStepByStep_ToTheConfiguredMaximum()
     {
         var at = T0 + TimeSpan.FromSeconds(10);
-        var (lowered, _) = Admitted(8, 10, at).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
-        var resumed = lowered.PausedUntil;
+        var (paused, _) = Admitted(8, 10, at).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+        var resumed = paused.PausedUntil;
+        var lowered = paused.Settled(resumed, Rules);
         var rate = lowered.Rate;
-        Assert.Equal(rate, lowered.CurrentRate(resumed + TimeSpan.FromSeconds(4.9), Rules));
-        Assert.Equal(rate * 1.05, lowered.CurrentRate(resumed + TimeSpan.FromSeconds(5), Rules), 6);
-        Assert.Equal(rate * 1.20, lowered.CurrentRate(resumed + TimeSpan.FromSeconds(20), Rules), 6);
+        // Held for the delay, then one step per interval.
+        Assert.Equal(rate, lowered.CurrentRate(resumed + TimeSpan.FromSeconds(34.9), Rules));
+        Assert.Equal(rate * 1.05, lowered.CurrentRate(resumed + TimeSpan.FromSeconds(35), Rules), 6);
+        Assert.Equal(rate * 1.20, lowered.CurrentRate(resumed + TimeSpan.FromSeconds(50), Rules), 6);
         Assert.Equal(10, lowered.CurrentRate(resumed + TimeSpan.FromMinutes(10), Rules));
     }
 
@@ -118,8 +125,9 @@ public sealed class RateBudgetStateTests
     public void Throttled_NeverBelowTheMinimumRate()
     {
         var at = T0 + TimeSpan.FromSeconds(10);
-        var (state, _) = Admitted(0.6, 10, at).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
-        Assert.Equal(Rules.MinRate, state.Rate);
+        // Four calls got through, then Upflow asks for half a minute: 4 calls in 30 s is under the minimum rate.
+        var (paused, _) = Admitted(10, 0.4, at).Throttled(at, at, TimeSpan.FromSeconds(30), Rules);
+        Assert.Equal(Rules.MinRate, paused.Settled(paused.PausedUntil, Rules).Rate);
     }
 
     [Fact]

@@ -272,6 +272,16 @@ namespace PortalLinkWorker.Persistence.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("refilled_at");
 
+                    b.Property<DateTimeOffset?>("ThrottledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("throttled_at");
+
+                    b.Property<TimeSpan>("ThrottledPause")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("interval")
+                        .HasDefaultValue(new TimeSpan(0, 0, 0, 0, 0))
+                        .HasColumnName("throttled_pause");
+
                     b.Property<double>("Tokens")
                         .HasColumnType("double precision")
                         .HasColumnName("tokens");

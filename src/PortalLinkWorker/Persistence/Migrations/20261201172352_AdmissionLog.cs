@@ -1,4 +1,5 @@
-﻿using Microsoft.EntityFrameworkCore.Migrations;
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
@@ -23,6 +24,19 @@ namespace PortalLinkWorker.Persistence.Migrations
                 type: "integer[]",
                 nullable: false,
                 defaultValueSql: "'{}'::integer[]");
+
+            migrationBuilder.AddColumn<DateTimeOffset>(
+                name: "throttled_at",
+                table: "upflow_rate_budgets",
+                type: "timestamp with time zone",
+                nullable: true);
+
+            migrationBuilder.AddColumn<TimeSpan>(
+                name: "throttled_pause",
+                table: "upflow_rate_budgets",
+                type: "interval",
+                nullable: false,
+                defaultValue: new TimeSpan(0, 0, 0, 0, 0));
         }
 
         /// <inheritdoc />
@@ -34,6 +48,14 @@ namespace PortalLinkWorker.Persistence.Migrations
 
             migrationBuilder.DropColumn(
                 name: "admitted_slots",
+                table: "upflow_rate_budgets");
+
+            migrationBuilder.DropColumn(
+                name: "throttled_at",
+                table: "upflow_rate_budgets");
+
+            migrationBuilder.DropColumn(
+                name: "throttled_pause",
                 table: "upflow_rate_budgets");
         }
     }

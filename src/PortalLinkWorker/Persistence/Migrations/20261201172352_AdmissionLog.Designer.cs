@@ -12,7 +12,7 @@ using PortalLinkWorker.Persistence;
 namespace PortalLinkWorker.Persistence.Migrations
 {
     [DbContext(typeof(PortalLinkDbContext))]
-    [Migration("20261201164059_AdmissionLog")]
+    [Migration("20261201172352_AdmissionLog")]
     partial class AdmissionLog
     {
         /// <inheritdoc />
@@ -274,6 +274,16 @@ namespace PortalLinkWorker.Persistence.Migrations
                     b.Property<DateTimeOffset>("RefilledAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("refilled_at");
+
+                    b.Property<DateTimeOffset?>("ThrottledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("throttled_at");
+
+                    b.Property<TimeSpan>("ThrottledPause")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("interval")
+                        .HasDefaultValue(new TimeSpan(0, 0, 0, 0, 0))
+                        .HasColumnName("throttled_pause");
 
                     b.Property<double>("Tokens")
                         .HasColumnType("double precision")

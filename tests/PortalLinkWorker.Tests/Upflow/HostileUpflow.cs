@@ -34,6 +34,10 @@ public sealed class HostileUpflow : IAsyncDisposable
 
     private const int HugeChunkBytes = 64 * 1024;
 
+    /// <summary>A customer id containing this gets <see cref="Answer.SlowBody"/> whatever <see cref="Mode"/> says: one
+    /// stalled customer among others that are answered.</summary>
+    public const string SlowCustomerMarker = "hostile-slow";
+
     public enum Answer
     {
         GoodUrl,
@@ -120,7 +124,8 @@ public sealed class HostileUpflow : IAsyncDisposable
     {
         Interlocked.Increment(ref _upflowRequests);
         var response = context.Response;
-        switch (Mode)
+        var mode = context.Request.Path.Value?.Contains(SlowCustomerMarker, StringComparison.Ordinal) == true ? Answer.SlowBody : Mode;
+        switch (mode)
         {
             case Answer.GoodUrl:
                 await UrlAsync(response, $"https://{PortalHost.ToUpperInvariant()}/p/{Token}");

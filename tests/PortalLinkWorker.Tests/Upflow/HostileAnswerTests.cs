@@ -140,13 +140,14 @@ public sealed class HostileAnswerTests
         Assert.InRange(upflow.SentBytes, 0, HostileUpflow.HugeBodyBytes / 2);
     }
 
-    /// <summary>The production registration (<see cref="UpflowHttpClientRegistration.AddUpflowClient"/>), with an
-    /// in-memory rate budget store in place of PostgreSQL (the budget is off anyway: no limit).</summary>
+    /// <summary>The production registration (<see cref="UpflowHttpClientRegistration.AddUpflowClient"/>), with in-memory
+    /// stand-ins for what lives in PostgreSQL (the rate budget, off anyway, and the fleet's call slots).</summary>
     private static ServiceProvider Services(HostileUpflow upflow, ConcurrentQueue<string> logs)
     {
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.AddProvider(new RecordingLoggerProvider(logs)).SetMinimumLevel(LogLevel.Trace));
         services.AddSingleton<IRateBudgetStore>(new InMemoryRateBudgetStore(TimeProvider.System));
+        services.AddSingleton(new InMemorySlotLocks().For());
         services.AddOptions<UpflowOptions>().Configure(options =>
         {
             options.BaseUrl = upflow.BaseUrl;

@@ -125,6 +125,8 @@ cmd_start() {
     die "something already answers on $WORKER_URL; stop it or set PORTALLINK_WORKER_PORT"
   fi
   export Upflow__BaseUrl="$SIM_URL/v1" Upflow__ApiKey="$SIM_KEY" Upflow__ApiSecret="$SIM_SECRET"
+  # The simulator's portal links are on this host; the worker refuses links on hosts it does not know.
+  export Upflow__PortalHosts="portal.upflow-simulator.invalid"
   say "starting worker on $WORKER_URL (log: $WORKER_LOG)"
   : >"$WORKER_LOG"
   spawn "$WORKER_PID" "$WORKER_LOG" env Urls="$WORKER_URL" dotnet "$WORKER_DLL"

@@ -54,6 +54,7 @@ Dictionary<string, string> Settings(string database) => new()
     ["Upflow:BaseUrl"] = $"{simulatorUrl}/v1",
     ["Upflow:ApiKey"] = "bench-key",
     ["Upflow:ApiSecret"] = "bench-secret",
+    ["Upflow:PortalHosts"] = "portal.upflow-simulator.invalid",
     ["Upflow:MaxRequestsPerSecond"] = limit.ToString(CultureInfo.InvariantCulture),
     ["Serilog:MinimumLevel:Default"] = "Warning",
     ["Serilog:MinimumLevel:Override:MassTransit"] = "Warning",

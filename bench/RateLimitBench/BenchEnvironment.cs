@@ -106,6 +106,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
             ["Upflow:BaseUrl"] = $"{SimulatorUrl}/v1",
             ["Upflow:ApiKey"] = ApiKey,
             ["Upflow:ApiSecret"] = ApiSecret,
+            ["Upflow:PortalHosts"] = "portal.upflow-simulator.invalid",
             ["Upflow:MaxRequestsPerSecond"] = maxRequestsPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // Warnings (429 episodes, outage pauses) stay visible; per-message information logs would drown the output.
             // The bench's output folder holds the simulator's appsettings.json (both projects ship one; the simulator's wins),

@@ -268,6 +268,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
             ["Upflow__BaseUrl"] = $"{SimulatorUrl}/v1",
             ["Upflow__ApiKey"] = UpflowCall.ApiKey,
             ["Upflow__ApiSecret"] = UpflowCall.ApiSecret,
+            ["Upflow__PortalHosts"] = "portal.upflow-simulator.invalid",
             // The simulator has no rate limit: 0 turns the worker's budget off.
             ["Upflow__MaxRequestsPerSecond"] = "0",
             ["Upflow__MaxConcurrentRequests"] = I(config.MaxConcurrentRequests),

@@ -140,6 +140,8 @@ public sealed class ConfigurationCheck(IServiceProvider services, IConfiguration
             UpflowProbe.Answer.Up => $"{baseUrl} answers and accepts the API key pair",
             UpflowProbe.Answer.CredentialsRejected => throw new InvalidOperationException(
                 $"{baseUrl} refused the API key pair (401/403): check Upflow:ApiKey and Upflow:ApiSecret"),
+            UpflowProbe.Answer.Redirected => throw new InvalidOperationException(
+                $"{baseUrl} answered with a redirect (3xx), which the worker never follows: check Upflow:BaseUrl"),
             _ => throw new InvalidOperationException($"{baseUrl} does not answer (timeout, connection error or 5xx)"),
         };
     }

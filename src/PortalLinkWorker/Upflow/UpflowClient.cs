@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using Polly.Timeout;
 using PortalLinkContracts;
+using PortalLinkWorker.Input;
 
 namespace PortalLinkWorker.Upflow;
 
@@ -18,8 +19,9 @@ public sealed partial class UpflowClient(
     TimeProvider time,
     ILogger<UpflowClient> logger)
 {
-    /// <summary>Upflow's answer is a small JSON object; anything bigger is not an answer we understand.</summary>
-    private const int MaxResponseBytes = 64 * 1024;
+    /// <summary>Upflow's answer is a small JSON object; anything bigger is not an answer we understand. The pipeline's
+    /// <see cref="BoundedAnswerHandler"/> enforces it on the wire; the client bounds its own read too.</summary>
+    private const int MaxResponseBytes = BoundedAnswerHandler.MaxAnswerBytes;
 
     /// <summary>How much of an error body to quote in a failure message.</summary>
     private const int MaxQuotedErrorLength = 300;
@@ -94,13 +96,17 @@ public sealed partial class UpflowClient(
         using (response)
         {
             var status = (int)response.StatusCode;
+            if (response.Content is BoundedAnswerHandler.OversizedContent)
+                return response.IsSuccessStatusCode
+                    ? Unreadable(status, $"a body over {MaxResponseBytes / 1024} KB (not read)")
+                    : Classify(response.StatusCode, status, null, calledAt);
             // A pooled buffer: a new 64 KB array per call was most of what the worker allocated per link.
             var buffer = ArrayPool<byte>.Shared.Rent(MaxResponseBytes);
             try
             {
                 var answer = await ReadBoundedAsync(response.Content, buffer.AsMemory(0, MaxResponseBytes), cancellationToken);
                 return response.IsSuccessStatusCode
-                    ? ReadIssued(answer, status, expiresIn, calledAt)
+                    ? ReadIssued(answer, status, expiresIn, calledAt, requestId)
                     : Classify(response.StatusCode, status, QuoteError(answer), calledAt);
             }
             finally
@@ -116,6 +122,10 @@ public sealed partial class UpflowClient(
         var said = upflowMessage is null ? "" : $": {upflowMessage}";
         return code switch
         {
+            // Redirects are not followed (the API key and secret would go along): not an answer we can use, and retrying
+            // gets the same. Neither the Location nor the body is quoted: they name a place we refuse to go.
+            >= HttpStatusCode.MultipleChoices and < HttpStatusCode.BadRequest => new UpflowAnswer.Refused(PortalLinkFailureReason.Rejected,
+                $"Upflow answered {status}, a redirect; the worker follows no redirect (the API key would go with it), so no link was issued", status),
             HttpStatusCode.NotFound => new UpflowAnswer.Refused(PortalLinkFailureReason.CustomerNotFound,
                 $"Upflow has no customer with this id (404){said}", status),
             HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError =>
@@ -124,7 +134,7 @@ public sealed partial class UpflowClient(
         };
     }
 
-    private static UpflowAnswer ReadIssued(ReadOnlyMemory<byte> body, int status, int expiresIn, DateTimeOffset calledAt)
+    private UpflowAnswer ReadIssued(ReadOnlyMemory<byte> body, int status, int expiresIn, DateTimeOffset calledAt, Guid requestId)
     {
         using var document = ParseOrNull(body);
         if (document is null)
@@ -139,11 +149,16 @@ public sealed partial class UpflowClient(
             return Unreadable(status, $"no 'url' field (fields received: {(fields.Length == 0 ? "none" : fields)})");
         }
         var url = urlElement.GetString();
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("https" or "http"))
-            return Unreadable(status, "a 'url' field that is not an absolute http(s) URL");
+        var verdict = options.Value.PortalUrls.Check(url, out var normalised);
+        if (verdict != PortalUrlPolicy.Verdict.Allowed)
+        {
+            // The URL may be a live credential: the log says where it pointed, the failure only which rule it broke.
+            LogPortalUrlRefused(logger, requestId, verdict, PortalUrlPolicy.HostOf(url!));
+            return Unreadable(status, $"a 'url' that breaks the portal URL policy ({Describe(verdict)})");
+        }
 
         var expiresAt = ReadExpiry(root) ?? calledAt.AddSeconds(expiresIn);
-        return new UpflowAnswer.Issued(url!, expiresAt, calledAt);
+        return new UpflowAnswer.Issued(normalised!, expiresAt, calledAt);
     }
 
     /// <summary>Upflow does not document an expiry field; when one of the usual names carries a date, it wins over our
@@ -197,16 +212,27 @@ public sealed partial class UpflowClient(
         foreach (var name in (ReadOnlySpan<string>)["message", "error"])
             if (root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
             {
-                var message = new string(value.GetString()!.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
-                // An error message could name a portal URL, which is a bearer credential.
-                message = UrlPattern().Replace(message, "[url]");
-                return message.Length > MaxQuotedErrorLength ? message[..MaxQuotedErrorLength] + "…" : message;
+                // An error message could name a portal URL, which is a bearer credential: masked first, on the text as it
+                // came (a URL ends at white space or a control character either way).
+                var masked = UrlPattern().Replace(value.GetString()!, "[url]");
+                // Cc, Cf, Zl and Zp: line breaks, U+2028/U+2029 and bidi controls would forge or reorder log lines.
+                return UntrustedText.Clean(masked, MaxQuotedErrorLength);
             }
         return null;
     }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"https?://\S+", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
     private static partial System.Text.RegularExpressions.Regex UrlPattern();
+
+    private static string Describe(PortalUrlPolicy.Verdict verdict) => verdict switch
+    {
+        PortalUrlPolicy.Verdict.ControlCharacter => "a control character or white space inside",
+        PortalUrlPolicy.Verdict.NotAbsolute => "not an absolute URL",
+        PortalUrlPolicy.Verdict.NotHttps => "not https",
+        PortalUrlPolicy.Verdict.UserInfo => "user information before the host",
+        PortalUrlPolicy.Verdict.HostNotAllowed => "a host not in Upflow:PortalHosts",
+        _ => verdict.ToString(),
+    };
 
     private static string Describe(Exception e) => e switch
     {
@@ -221,4 +247,7 @@ public sealed partial class UpflowClient(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Upflow could not be reached before the retries ran out ({Error})")]
     private static partial void LogUnreachable(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: Upflow answered with a portal URL that breaks the policy ({Verdict}, host {PortalHost}); it is not stored or published. If Upflow's portal moved, add its host to Upflow:PortalHosts")]
+    private static partial void LogPortalUrlRefused(ILogger logger, Guid requestId, PortalUrlPolicy.Verdict verdict, string portalHost);
 }

@@ -23,22 +23,38 @@ public static class UpflowHttpClientRegistration
         services.AddSingleton<UpflowMetrics>();
         services.AddSingleton<UpflowProbe>();
 
-        services.AddHttpClient<UpflowClient>(ConfigureUpflow)
+        var upflow = services.AddHttpClient<UpflowClient>(ConfigureUpflow)
             // The default HttpClient loggers would print every request URI; our own log lines say what matters
             // (request id, customer id, status) and nothing of the response.
             .RemoveAllLoggers()
-            .AddResilienceHandler("upflow", (pipeline, context) =>
+            .ConfigurePrimaryHttpMessageHandler(UntrustingHandler);
+        upflow.AddResilienceHandler("upflow", (pipeline, context) =>
             {
                 var sp = context.ServiceProvider;
                 Build(pipeline, sp.GetRequiredService<IOptions<UpflowOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
                     sp.GetRequiredService<UpflowPace>(), sp.GetRequiredService<UpflowCallSlots>(), sp.GetRequiredService<UpflowMetrics>());
             });
-        services.AddHttpClient(UpflowProbe.ClientName, ConfigureUpflow)
+        // Added after the resilience handler, so inside it: the body is read within the attempt timeout.
+        upflow.AddHttpMessageHandler(() => new BoundedAnswerHandler());
+        var probe = services.AddHttpClient(UpflowProbe.ClientName, ConfigureUpflow)
             .RemoveAllLoggers()
-            .AddResilienceHandler("upflow-probe", (pipeline, context) =>
+            .ConfigurePrimaryHttpMessageHandler(UntrustingHandler);
+        probe.AddResilienceHandler("upflow-probe", (pipeline, context) =>
                 pipeline.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<UpflowOptions>>().Value.AttemptTimeout));
+        probe.AddHttpMessageHandler(() => new BoundedAnswerHandler());
         return services;
     }
+
+    /// <summary>Upflow's answers are untrusted. No redirect is followed: HttpClient would send X-Api-Key and X-Api-Secret
+    /// (default headers) to wherever a 3xx points; the client fails the request instead. The unread rest of an
+    /// abandoned body (over the size bound, or past the attempt timeout) is never drained: the connection is closed.
+    /// No automatic decompression, so the size bound is the size received.</summary>
+    private static SocketsHttpHandler UntrustingHandler() => new()
+    {
+        AllowAutoRedirect = false,
+        MaxResponseDrainSize = 0,
+        AutomaticDecompression = System.Net.DecompressionMethods.None,
+    };
 
     private static void ConfigureUpflow(IServiceProvider services, HttpClient http)
     {

@@ -20,6 +20,37 @@ public sealed class UpflowOptions : IValidatableObject
     [Required]
     public Uri BaseUrl { get; set; } = new(ProductionBaseUrl);
 
+    /// <summary>Where Upflow's own portal lives by default. Upflow does not document the portal's host for API-issued
+    /// links; its help pages show portal links on <c>app.upflow.io</c> (and white-labelled portals on the customer's own
+    /// domain, which an operator adds here). <c>*.upflow.io</c> covers that host, the sandbox's and any other host Upflow
+    /// serves from its own domain, and nothing anyone else controls.</summary>
+    public const string DefaultPortalHosts = "*.upflow.io";
+
+    /// <summary>The hosts a portal URL from Upflow may be on, comma-separated: <c>portal.example.com</c> for that host,
+    /// <c>*.example.com</c> for any of its subdomains (one or more labels deep, not <c>example.com</c> itself). Default
+    /// <see cref="DefaultPortalHosts"/>. A URL on any other host, not https, with user information or with a control
+    /// character is never stored or published (<see cref="PortalUrlPolicy"/>): it would hand a bearer credential to
+    /// whoever controls that host. Add the portal's custom domain here when the Upflow account uses one; the simulator's
+    /// is <c>portal.upflow-simulator.invalid</c>.</summary>
+    public string PortalHosts { get; set; } = DefaultPortalHosts;
+
+    // A reference, replaced whole: readers on other threads never see half of it.
+    private Tuple<string, PortalUrlPolicy>? _portalUrls;
+
+    /// <summary><see cref="PortalHosts"/> as a policy, parsed once (validated at start, so it parses).</summary>
+    internal PortalUrlPolicy PortalUrls
+    {
+        get
+        {
+            if (_portalUrls is { } cached && ReferenceEquals(cached.Item1, PortalHosts))
+                return cached.Item2;
+            if (!PortalUrlPolicy.TryParse(PortalHosts, out var policy))
+                throw new InvalidOperationException("Upflow:PortalHosts is not a list of host names (environment variable Upflow__PortalHosts).");
+            _portalUrls = Tuple.Create(PortalHosts, policy);
+            return policy;
+        }
+    }
+
     /// <summary>Sent as <c>X-Api-Key</c>. Required.</summary>
     [Required(AllowEmptyStrings = false, ErrorMessage = "Upflow:ApiKey is missing (environment variable Upflow__ApiKey).")]
     public string ApiKey { get; set; } = "";
@@ -132,5 +163,9 @@ public sealed class UpflowOptions : IValidatableObject
             yield return new ValidationResult(
                 $"Upflow:BaseUrl must be an absolute http(s) URL without query or fragment, such as {ProductionBaseUrl} (environment variable Upflow__BaseUrl).",
                 [nameof(BaseUrl)]);
+        if (!PortalUrlPolicy.TryParse(PortalHosts, out _))
+            yield return new ValidationResult(
+                $"Upflow:PortalHosts must be a comma-separated list of host names, each one optionally starting with '*.' for its subdomains (at least two labels after it), such as {DefaultPortalHosts} (environment variable Upflow__PortalHosts).",
+                [nameof(PortalHosts)]);
     }
 }

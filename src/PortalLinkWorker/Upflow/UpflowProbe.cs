@@ -23,6 +23,10 @@ public sealed class UpflowProbe(IHttpClientFactory clients)
         Up,
         Down,
         CredentialsRejected,
+
+        /// <summary>A 3xx: Upflow's API does not redirect, and the client follows no redirect (the key would go along),
+        /// so <c>Upflow:BaseUrl</c> points somewhere else.</summary>
+        Redirected,
     }
 
     public async Task<Answer> ProbeAsync(CancellationToken cancellationToken)
@@ -39,6 +43,7 @@ public sealed class UpflowProbe(IHttpClientFactory clients)
             {
                 HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => Answer.CredentialsRejected,
                 HttpStatusCode.RequestTimeout or >= HttpStatusCode.InternalServerError => Answer.Down,
+                >= HttpStatusCode.MultipleChoices and < HttpStatusCode.BadRequest => Answer.Redirected,
                 _ => Answer.Up,
             };
         }

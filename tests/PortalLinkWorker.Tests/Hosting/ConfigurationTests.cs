@@ -44,6 +44,27 @@ public sealed class ConfigurationTests
         Assert.Contains("Upflow__BaseUrl", error.Message);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData(" , ")]
+    [InlineData("*")]
+    [InlineData("*.io")]
+    [InlineData("https://portal.example.com")]
+    [InlineData("portal.example.com:443")]
+    [InlineData("portal.example.com/p")]
+    [InlineData("portal.example.com;evil.example")]
+    [InlineData("secret-looking_value!")]
+    public void BadPortalHosts_StopsTheStart_NamingTheSettingNotItsValue(string portalHosts)
+    {
+        var error = Assert.Throws<OptionsValidationException>(() =>
+            Services(("Upflow:ApiKey", "k"), ("Upflow:ApiSecret", "s"), ("Upflow:PortalHosts", portalHosts))
+                .GetRequiredService<IOptions<PortalLinkWorker.Upflow.UpflowOptions>>().Value);
+        Assert.Contains("Upflow__PortalHosts", error.Message);
+        // ("*" and the like also occur in the message's own example.)
+        if (portalHosts.Length > 3)
+            Assert.DoesNotContain(portalHosts, error.Message);
+    }
+
     [Fact]
     public void MalformedPostgresConnectionString_NamesTheSetting_NotItsValue()
     {

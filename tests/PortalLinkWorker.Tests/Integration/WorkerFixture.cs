@@ -18,6 +18,9 @@ public sealed class WorkerFixture : IAsyncLifetime
     public const string ApiKey = "test-key";
     public const string ApiSecret = "test-secret-3f9c1a";
     public const int MaxRetryAttempts = 3;
+
+    /// <summary>Where the simulator's portal links are (<c>Upflow:PortalHosts</c>).</summary>
+    public const string SimulatorPortalHost = "portal.upflow-simulator.invalid";
     private static readonly TimeSpan OutcomeWait = TimeSpan.FromSeconds(60);
 
     private WebApplication? _simulator;
@@ -101,6 +104,7 @@ public sealed class WorkerFixture : IAsyncLifetime
         ["Upflow:BaseUrl"] = $"{SimulatorUrl}/v1",
         ["Upflow:ApiKey"] = ApiKey,
         ["Upflow:ApiSecret"] = ApiSecret,
+        ["Upflow:PortalHosts"] = SimulatorPortalHost,
         ["Upflow:MaxRequestsPerSecond"] = "0",
         ["Upflow:MaxRetryAttempts"] = MaxRetryAttempts.ToString(),
         ["Upflow:RetryBaseDelay"] = "00:00:00.050",

@@ -42,7 +42,7 @@ public sealed class UpflowClientTests
 
     private static UpflowClient Client(HttpMessageHandler handler) =>
         new(new HttpClient(handler) { BaseAddress = new Uri("https://upflow.test/v1/") },
-            Options.Create(new UpflowOptions()), new FakeTimeProvider(Now), NullLogger<UpflowClient>.Instance);
+            Options.Create(new UpflowOptions { PortalHosts = "portal.test" }), new FakeTimeProvider(Now), NullLogger<UpflowClient>.Instance);
 
     [Fact]
     public async Task Create_200WithUrl_IssuedWithExpiryFromExpiresIn()
@@ -105,7 +105,8 @@ public sealed class UpflowClientTests
     [InlineData("""{}""", "fields received: none")]
     [InlineData("""not json""", "not JSON")]
     [InlineData("""["https://portal.test"]""", "Array")]
-    [InlineData("""{"url":"javascript:alert(1)"}""", "not an absolute http(s) URL")]
+    [InlineData("""{"url":"javascript:alert(1)"}""", "not https")]
+    [InlineData("""{"url":"portal.test/p/no-scheme"}""", "not an absolute URL")]
     public async Task Create_200WithoutUsableUrl_FailsNamingWhatCame(string body, string expected)
     {
         var refused = Assert.IsType<UpflowAnswer.Refused>(
@@ -144,6 +145,41 @@ public sealed class UpflowClientTests
             """{"error":"link https://portal.test/p/s3cr3t-token exists"}""")).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
         Assert.DoesNotContain("s3cr3t-token", refused.Message);
         Assert.Contains("[url]", refused.Message);
+    }
+
+    [Theory]
+    [InlineData("line\u2028break", "line?break")]
+    [InlineData("bidi \u202Eoverride", "bidi ?override")]
+    [InlineData("zero\u200Bwidth", "zero?width")]
+    [InlineData("cr\\r\\nlf", "cr??lf")]
+    public async Task Create_ErrorBodyWithUnsafeCharacters_IsQuotedCleaned(string jsonMessage, string quoted)
+    {
+        var refused = Assert.IsType<UpflowAnswer.Refused>(await Client(new FixedAnswer(HttpStatusCode.UnprocessableEntity,
+            $$"""{"message":"{{jsonMessage}}"}""")).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
+        Assert.EndsWith(": " + quoted, refused.Message);
+    }
+
+    [Fact]
+    public async Task Create_LongErrorBody_QuotedAtMost300Characters()
+    {
+        var refused = Assert.IsType<UpflowAnswer.Refused>(await Client(new FixedAnswer(HttpStatusCode.BadRequest,
+            $$"""{"message":"{{new string('x', 5_000)}}"}""")).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
+        Assert.Contains(new string('x', 300) + "…", refused.Message);
+        Assert.DoesNotContain(new string('x', 301), refused.Message);
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.MovedPermanently)]
+    [InlineData(HttpStatusCode.Found)]
+    [InlineData(HttpStatusCode.TemporaryRedirect)]
+    [InlineData(HttpStatusCode.PermanentRedirect)]
+    public async Task Create_Redirect_RejectedNamingTheStatusNotTheLocation(HttpStatusCode status)
+    {
+        var refused = Assert.IsType<UpflowAnswer.Refused>(await Client(new FixedAnswer(status,
+            """{"message":"moved to https://evil.example/x"}""")).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
+        Assert.Equal(PortalLinkFailureReason.Rejected, refused.Reason);
+        Assert.Contains(((int)status).ToString(), refused.Message);
+        Assert.DoesNotContain("evil", refused.Message);
     }
 
     [Fact]

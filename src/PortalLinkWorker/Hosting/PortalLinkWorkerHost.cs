@@ -21,6 +21,9 @@ public static class PortalLinkWorkerHost
             ContentRootPath = AppContext.BaseDirectory,
         });
 
+    /// <summary>The Host names the operations endpoints answer when <c>AllowedHosts</c> is not configured: loopback only.</summary>
+    public const string DefaultAllowedHosts = "localhost;127.0.0.1;[::1]";
+
     /// <summary>For the running worker: the same configuration, plus the HTTP endpoint of <see cref="DefaultUrls"/>
     /// unless configured.</summary>
     public static WebApplicationBuilder CreateWebBuilder(string[] args)
@@ -35,6 +38,10 @@ public static class PortalLinkWorkerHost
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]) &&
             string.IsNullOrEmpty(builder.Configuration["https_ports"]))
             builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("urls", (string?)DefaultUrls)]);
+        // The host filter (DNS rebinding) does not depend on which appsettings.json sits beside the binary: a build
+        // output shared with another app (the tests', the benches') may carry that app's file instead of ours.
+        if (string.IsNullOrEmpty(builder.Configuration["AllowedHosts"]))
+            builder.Configuration.AddInMemoryCollection([KeyValuePair.Create("AllowedHosts", (string?)DefaultAllowedHosts)]);
         return builder;
     }
 

@@ -17,6 +17,8 @@ public sealed class PostgresSlotLocks(IOptions<ConnectionOptions> connection, IO
     private readonly SemaphoreSlim _turn = new(1, 1);
     private NpgsqlConnection? _session;
 
+    public event Action? SlotsLost;
+
     public async Task<int?> TryTakeAsync(int from, int to, IReadOnlyCollection<int> held, CancellationToken cancellationToken)
     {
         // CASE, not AND: SQL does not promise the order of AND, and a slot this session holds already would be locked a
@@ -46,33 +48,33 @@ public sealed class PostgresSlotLocks(IOptions<ConnectionOptions> connection, IO
             return true;
         }, cancellationToken);
 
-    /// <summary>One command at a time on the session. A failure drops the session, and every slot with it (PostgreSQL
-    /// releases them when the session ends): the caller learns so from the exception.</summary>
+    /// <summary>One command at a time on the session. A session that fails is dropped, and every slot with it
+    /// (PostgreSQL releases them when the session ends; <see cref="SlotsLost"/> says so). A session kept from before that
+    /// fails on its first command (PostgreSQL restarted, a proxy cut it) is replaced once at once: the database may well
+    /// be back, and the command is tried again on a fresh session. A second failure is the caller's.</summary>
     private async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
     {
         await _turn.WaitAsync(cancellationToken);
         try
         {
-            if (_session is null)
+            var reused = _session is not null;
+            while (true)
             {
-                // Not from the pool: a pooled connection would be reset, and its locks dropped, whenever it is returned.
-                var session = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connection.Value.Postgres)
+                try
                 {
-                    Pooling = false,
-                    ApplicationName = "portal-link-worker upflow slots",
-                }.ConnectionString);
-                await session.OpenAsync(cancellationToken);
-                _session = session;
-            }
-            try
-            {
-                return await work(_session);
-            }
-            catch (Exception e) when (e is NpgsqlException or OperationCanceledException or InvalidOperationException)
-            {
-                await _session.DisposeAsync();
-                _session = null;
-                throw new UpflowSlotsLostException(e);
+                    _session ??= await OpenAsync(cancellationToken);
+                    return await work(_session);
+                }
+                catch (Exception e) when (e is NpgsqlException or OperationCanceledException or InvalidOperationException)
+                {
+                    await DropAsync();
+                    if (reused && e is NpgsqlException && !cancellationToken.IsCancellationRequested)
+                    {
+                        reused = false;
+                        continue;
+                    }
+                    throw new UpflowSlotsLostException(e);
+                }
             }
         }
         finally
@@ -81,10 +83,41 @@ public sealed class PostgresSlotLocks(IOptions<ConnectionOptions> connection, IO
         }
     }
 
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        // Not from the pool: a pooled connection would be reset, and its locks dropped, whenever it is returned.
+        var session = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connection.Value.Postgres)
+        {
+            Pooling = false,
+            ApplicationName = "portal-link-worker upflow slots",
+        }.ConnectionString);
+        try
+        {
+            await session.OpenAsync(cancellationToken);
+            return session;
+        }
+        catch
+        {
+            await session.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task DropAsync()
+    {
+        if (_session is null)
+            return;
+        await _session.DisposeAsync();
+        _session = null;
+        SlotsLost?.Invoke();
+    }
+
+    /// <summary>Ends the session, and the slots with it. The turnstile is not disposed: a call still finishing at
+    /// shutdown must be able to release it.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_session is not null)
             await _session.DisposeAsync();
-        _turn.Dispose();
+        _session = null;
     }
 }

@@ -8,6 +8,9 @@ public interface IUpflowSlotLocks
     /// other than those in <paramref name="held"/> (already this process's); null when every one is taken.</summary>
     Task<int?> TryTakeAsync(int from, int to, IReadOnlyCollection<int> held, CancellationToken cancellationToken);
 
+    /// <summary>Raised when the slots this process held were lost (its session with the store ended): none is held now.</summary>
+    event Action? SlotsLost;
+
     /// <summary>Gives a slot back.</summary>
     Task ReleaseAsync(int slot, CancellationToken cancellationToken);
 }

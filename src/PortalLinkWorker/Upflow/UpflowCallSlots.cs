@@ -37,6 +37,7 @@ public sealed class UpflowCallSlots
         _time = time;
         _slots = options.MaxConcurrentRequests;
         _bulkSlots = Math.Min(options.BulkConcurrentRequests, _slots);
+        _locks.SlotsLost += Lost;
     }
 
     /// <summary>Slots this process holds now (busy or being handed on).</summary>
@@ -139,7 +140,7 @@ public sealed class UpflowCallSlots
         }
         catch (UpflowSlotsLostException)
         {
-            Lost();
+            // The session is gone, and the slot with it (SlotsLost has told us).
         }
         lock (_gate)
             WakeNext();
@@ -156,7 +157,6 @@ public sealed class UpflowCallSlots
         }
         catch (UpflowSlotsLostException e)
         {
-            Lost();
             if (cancellationToken.IsCancellationRequested)
                 throw new OperationCanceledException("Cancelled while taking an Upflow call slot.", e, cancellationToken);
             throw;

@@ -45,4 +45,27 @@ public sealed class PostgresSlotLocksTests
         Assert.Equal(0, await a.TryTakeAsync(0, 1, [], CancellationToken.None));
         Assert.Equal(0, await other.TryTakeAsync(0, 1, [], CancellationToken.None));
     }
+
+    [Fact]
+    public async Task ASessionCutFromOutside_IsReplacedAtOnce_AndItsSlotsAreReportedLost()
+    {
+        var database = await TestServices.CreateDatabaseAsync("portallink_slots");
+        await using var a = await SessionAsync(database);
+        var lost = 0;
+        a.SlotsLost += () => lost++;
+        Assert.Equal(0, await a.TryTakeAsync(0, 2, [], CancellationToken.None));
+
+        // What a PostgreSQL restart or a cut proxy does to the kept session.
+        await using (var admin = new Npgsql.NpgsqlConnection(database))
+        {
+            await admin.OpenAsync();
+            await using var kill = new Npgsql.NpgsqlCommand(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", admin);
+            await kill.ExecuteNonQueryAsync();
+        }
+
+        // The next take works on a fresh session; the old slot went with the old one.
+        Assert.Equal(0, await a.TryTakeAsync(0, 2, [], CancellationToken.None));
+        Assert.Equal(1, lost);
+    }
 }

@@ -14,6 +14,12 @@ public sealed class InMemorySlotLocks
 
     private sealed class Session(InMemorySlotLocks table) : IUpflowSlotLocks
     {
+        public event Action? SlotsLost
+        {
+            add { }
+            remove { }
+        }
+
         public Task<int?> TryTakeAsync(int from, int to, IReadOnlyCollection<int> held, CancellationToken cancellationToken)
         {
             lock (table._gate)

@@ -51,6 +51,9 @@ public sealed class HealthEndpointTests(WorkerFixture fixture)
             await ExpectLiveAsync(http);
             postgresProxy.Restore();
             await ExpectReadyAsync(http, HttpStatusCode.OK);
+            // The cut left dead connections in the (in-process) worker's pools; the first request to draw one would pause
+            // on "PostgreSQL unavailable" for Database:OutagePause, which is the case above, not the one below.
+            Npgsql.NpgsqlConnection.ClearAllPools();
 
             await fixture.ConfigureSimulatorAsync(new { ApiKey = "rotated-key" });
             try

@@ -82,7 +82,8 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
         lock (_gate)
         {
             // Half-open: consumption resumes so that one queued request can try Upflow (the gate lets only that one call).
-            if (!_stopped || _endpoints.Count == 0 || (_pace.State.Phase is UpflowPhase.Outage or UpflowPhase.CredentialsRefused && !_pace.IsHalfOpen))
+            var upflow = _pace.State;
+            if (!_stopped || _endpoints.Count == 0 || (upflow.Phase is UpflowPhase.Outage or UpflowPhase.CredentialsRefused && !upflow.HalfOpen))
                 return;
             _stopped = false;
             endpoints = [.. _endpoints];

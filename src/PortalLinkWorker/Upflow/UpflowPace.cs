@@ -33,9 +33,6 @@ public sealed class UpflowPace(RateBudget budget, UpflowAvailability availabilit
         }
     }
 
-    /// <summary>True while calls are paused for an outage or refused credentials but one queued request may try.</summary>
-    public bool IsHalfOpen => availability.IsHalfOpen;
-
     /// <summary>Whether a request may be sent now (see <see cref="UpflowAvailability.Admit"/>).</summary>
     public UpflowAvailability.Admission Admit() => availability.Admit();
 

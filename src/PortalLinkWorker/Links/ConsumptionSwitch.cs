@@ -83,7 +83,7 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
         {
             // Half-open: consumption resumes so that one queued request can try Upflow (the gate lets only that one call).
             var upflow = _pace.State;
-            if (!_stopped || _endpoints.Count == 0 || (upflow.Phase is UpflowPhase.Outage or UpflowPhase.CredentialsRefused && !upflow.HalfOpen))
+            if (!_stopped || _endpoints.Count == 0 || (upflow.Phase is not (UpflowPhase.Calling or UpflowPhase.RateLimited) && !upflow.HalfOpen))
                 return;
             _stopped = false;
             endpoints = [.. _endpoints];

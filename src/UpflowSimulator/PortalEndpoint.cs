@@ -117,7 +117,7 @@ internal sealed class PortalEndpoint(
         var url = PortalBaseUrl + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var body = options.OmitUrl
             ? new JsonObject { ["link"] = url, ["id"] = Guid.NewGuid().ToString() }
-            : new JsonObject { ["url"] = url };
+            : new JsonObject { [options.UrlField] = url };
         if (options.IncludeExpiresAt)
         {
             var expiresAt = state.TimeProvider.GetUtcNow().AddSeconds(request.ExpiresIn ?? PortalRequest.DefaultExpiresIn);

@@ -64,6 +64,13 @@ public sealed class SimulatorOptions
     /// <summary>Answer 200 with <c>link</c> and <c>id</c> instead of <c>url</c>, to test a client's missing-field handling. Default false.</summary>
     public bool OmitUrl { get; init; }
 
+    /// <summary>
+    /// The field a successful answer carries the portal URL in. Default <c>url</c>, what Upflow sends; another name (such
+    /// as <c>link</c>) stands for an Upflow whose answer changed, to test a client's <c>Upflow:UrlField</c>. Ignored when
+    /// <see cref="OmitUrl"/> is set.
+    /// </summary>
+    public string UrlField { get; init; } = "url";
+
     /// <summary>Add <c>expiresAt</c> (now plus <c>expiresIn</c>, ISO-8601) to successful answers. Default false.</summary>
     public bool IncludeExpiresAt { get; init; }
 
@@ -117,6 +124,11 @@ public sealed class SimulatorOptions
         if (!(ErrorRate is >= 0 and <= 1) || !(SlowRate is >= 0 and <= 1))
         {
             return "errorRate and slowRate must be between 0 and 1";
+        }
+
+        if (string.IsNullOrEmpty(UrlField) || UrlField is "expiresAt")
+        {
+            return "urlField must be a field name other than expiresAt";
         }
 
         if (UnknownCustomerPrefixes is null || UnknownCustomerPrefixes.Any(string.IsNullOrEmpty))

@@ -54,7 +54,9 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
     public void Pause(DateTimeOffset? until)
     {
         IReceiveEndpoint[] endpoints;
-        if (until is null && _pace.State.Phase is UpflowPhase.Calling or UpflowPhase.RateLimited)
+        // Half-open too: a message handed back late (after the next half-open began) would otherwise stop the endpoints
+        // with no trial out to end the pause, and nothing would start them again.
+        if (until is null && _pace.State is { Phase: UpflowPhase.Calling or UpflowPhase.RateLimited } or { HalfOpen: true })
             until = _time.GetUtcNow() + UnexplainedPause;
         lock (_gate)
         {
@@ -83,7 +85,7 @@ public sealed partial class ConsumptionSwitch : IReceiveEndpointObserver, IDispo
         {
             // Half-open: consumption resumes so that one queued request can try Upflow (the gate lets only that one call).
             var upflow = _pace.State;
-            if (!_stopped || _endpoints.Count == 0 || (upflow.Phase is UpflowPhase.Outage or UpflowPhase.CredentialsRefused && !upflow.HalfOpen))
+            if (!_stopped || _endpoints.Count == 0 || (upflow.Phase is not (UpflowPhase.Calling or UpflowPhase.RateLimited) && !upflow.HalfOpen))
                 return;
             _stopped = false;
             endpoints = [.. _endpoints];

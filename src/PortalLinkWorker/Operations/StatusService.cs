@@ -47,6 +47,10 @@ public sealed class StatusService(
             UpflowPhase.CredentialsRefused => new("credentials",
                 $"Upflow refused the API key pair (401/403): check Upflow:ApiKey and Upflow:ApiSecret; {trying}",
                 state.PausedSince, null, state.Rate, max),
+            UpflowPhase.AnswerUnreadable => new("answer_unreadable",
+                $"No portal URL could be read from Upflow's answer ({state.Unreadable}): consumption paused, nothing fails; " +
+                $"if Upflow renamed the field set Upflow:UrlField, if its portal moved add the host to Upflow:PortalHosts; {trying}",
+                state.PausedSince, null, state.Rate, max),
             UpflowPhase.Outage => new("outage", $"Upflow is not answering: consumption paused; {trying}", state.PausedSince, null,
                 state.Rate, max),
             UpflowPhase.RateLimited => new("rate_limited", "Upflow answered 429: every call waits for the reset", null,

@@ -15,7 +15,8 @@ public sealed record StatusSnapshot(
     public sealed record WorkerInfo(string Host, DateTimeOffset StartedAt, string Version, bool ConsumptionPaused);
 
     /// <summary>Upflow as this process sees it. <c>State</c>: <c>running</c>, <c>rate_limited</c> (a 429 pause),
-    /// <c>outage</c> or <c>credentials</c>.</summary>
+    /// <c>outage</c>, <c>credentials</c> or <c>answer_unreadable</c> (a 2xx without a readable portal URL; the description
+    /// names the fields that came and their JSON kinds, never a value).</summary>
     public sealed record UpflowInfo(string State, string Description, DateTimeOffset? PausedSince, DateTimeOffset? PausedUntil,
         double EffectiveRate, double MaxRate);
 

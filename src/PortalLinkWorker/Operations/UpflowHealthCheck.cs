@@ -6,8 +6,9 @@ using PortalLinkWorker.Upflow;
 namespace PortalLinkWorker.Operations;
 
 /// <summary>
-/// Whether Upflow calls can make progress. Refused credentials and an outage are <see cref="HealthStatus.Unhealthy"/>:
-/// nothing moves until an operator fixes the key, or until Upflow is back. A 429 pause is
+/// Whether Upflow calls can make progress. Refused credentials, an answer without a readable portal URL and an outage
+/// are <see cref="HealthStatus.Unhealthy"/>: nothing moves until an operator fixes the key or the URL field, or until
+/// Upflow is back. A 429 pause is
 /// <see cref="HealthStatus.Degraded"/> (still ready, HTTP 200): it ends by itself within <c>Upflow:MaxRetryAfter</c> and
 /// is the worker doing its job at Upflow's limit; taking every replica out of service for it would only stall rollouts.
 /// </summary>
@@ -23,6 +24,10 @@ public sealed class UpflowHealthCheck(UpflowPace pace, IOptions<UpflowOptions> o
             UpflowPhase.CredentialsRefused => HealthCheckResult.Unhealthy(
                 $"paused: Upflow refused the API key pair (401/403){since}; set Upflow:ApiKey and Upflow:ApiSecret; one queued " +
                 $"request tries them every {options.Value.CredentialsProbeInterval.TotalSeconds:0.#} s{trial}"),
+            UpflowPhase.AnswerUnreadable => HealthCheckResult.Unhealthy(
+                $"paused: no portal URL could be read from Upflow's answer{since} ({state.Unreadable}); if Upflow renamed the " +
+                $"field set Upflow:UrlField, if its portal moved add the host to Upflow:PortalHosts; one queued request tries every " +
+                $"{options.Value.UnreadableAnswerProbeInterval.TotalSeconds:0.#} s{trial}"),
             UpflowPhase.Outage => HealthCheckResult.Unhealthy(
                 $"paused: Upflow is not answering (outage){since}; one queued request tries every " +
                 $"{options.Value.OutageProbeInterval.TotalSeconds:0.#} s{trial}"),

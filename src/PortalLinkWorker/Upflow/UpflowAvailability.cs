@@ -4,12 +4,14 @@ namespace PortalLinkWorker.Upflow;
 
 /// <summary>
 /// Whether Upflow can be called at all from this process: open, paused for an outage (a run of transient failures across
-/// different messages, or a message whose retries ran out while nothing else got an answer) or for refused credentials
-/// (401/403), and half-open. While paused, messages go back to the queue instead of failing and no call is made. After
-/// <see cref="UpflowOptions.OutageProbeInterval"/> (or <see cref="UpflowOptions.CredentialsProbeInterval"/>) the pause
-/// turns half-open: consumption resumes and the first real queued request is the trial — one call — while the others
-/// wait for its verdict. An answer closes the pause; another failure re-opens it for one more interval. No call is ever
-/// made for a customer no request named.
+/// different messages, or a message whose retries ran out while nothing else got an answer), for refused credentials
+/// (401/403) or for an answer it cannot read (a 2xx without a readable portal URL: Upflow's answer is undocumented, and
+/// if it differs from what we read every request would fail the same way), and half-open. While paused, messages go back
+/// to the queue instead of failing and no call is made. After <see cref="UpflowOptions.OutageProbeInterval"/> (or
+/// <see cref="UpflowOptions.CredentialsProbeInterval"/>, <see cref="UpflowOptions.UnreadableAnswerProbeInterval"/>) the
+/// pause turns half-open: consumption resumes and the first real queued request is the trial — one call — while the
+/// others wait for its verdict. An answer closes an outage or credentials pause, a link read closes any pause; another
+/// failure re-opens it for one more interval. No call is ever made for a customer no request named.
 /// </summary>
 /// <remarks>Not Polly's circuit breaker: an outage is decided per message here (one customer whose calls keep failing
 /// must not stop the fleet, and a breaker's failure ratio counts attempts, retries included), the half-open moment must
@@ -26,6 +28,7 @@ public sealed partial class UpflowAvailability : IDisposable
     private ITimer? _halfOpenTimer;
     private bool _halfOpen;
     private bool _trialOut;
+    private UnreadableAnswer? _unreadable;
     private long _lastAnsweredTicks;
 
     public UpflowAvailability(IOptions<UpflowOptions> options, TimeProvider time, ILogger<UpflowAvailability> logger)
@@ -75,6 +78,16 @@ public sealed partial class UpflowAvailability : IDisposable
         }
     }
 
+    /// <summary>The answer that paused calls for <see cref="UpflowPause.AnswerUnreadable"/>, described without its values.</summary>
+    public UnreadableAnswer? Unreadable
+    {
+        get
+        {
+            lock (_gate)
+                return Pause == UpflowPause.AnswerUnreadable ? _unreadable : null;
+        }
+    }
+
     /// <summary>When Upflow last gave an answer (anything but a transient failure or a 401/403), on the local clock.</summary>
     public DateTimeOffset LastAnsweredAt => new(Interlocked.Read(ref _lastAnsweredTicks), TimeSpan.Zero);
 
@@ -98,20 +111,48 @@ public sealed partial class UpflowAvailability : IDisposable
         }
     }
 
-    /// <summary>A trial ended without an answer of any kind (the caller was cancelled): let the next request try.</summary>
+    /// <summary>A trial ended without a verdict (the caller was cancelled, or Upflow's answer had no link to read while
+    /// answers are unreadable): the requests waiting for it ask again, and the next one tries.</summary>
     public void AbandonTrial()
     {
         lock (_gate)
+        {
+            if (!_trialOut)
+                return;
             _trialOut = false;
+            ReleaseWaiters();
+        }
     }
 
-    /// <summary>Upflow answered (a 2xx, a 4xx other than 401/403/408/429): it is up.</summary>
+    /// <summary>Upflow answered (a 2xx, a 4xx other than 401/403/408/429): it is up. That ends an outage or a
+    /// credentials pause, not a pause for an unreadable answer: only a link read ends that (<see cref="ReportLinkRead"/>).</summary>
     public void ReportAnswered()
     {
         Interlocked.Exchange(ref _lastAnsweredTicks, _time.GetUtcNow().UtcTicks);
         lock (_gate)
+        {
             _failingRequests.Clear();
+            if (Pause == UpflowPause.AnswerUnreadable)
+                return;
+        }
         Resume();
+    }
+
+    /// <summary>A 2xx answer's portal URL was read: Upflow is up and answers as we read it. Ends any pause.</summary>
+    public void ReportLinkRead()
+    {
+        Interlocked.Exchange(ref _lastAnsweredTicks, _time.GetUtcNow().UtcTicks);
+        Resume();
+    }
+
+    /// <summary>A 2xx answer held no portal URL we could read: the same would happen to every request, each after Upflow
+    /// issued a link nobody can use, so calls pause. One log line says what came, the first time and whenever that
+    /// changes.</summary>
+    public void ReportAnswerUnreadable(UnreadableAnswer answer)
+    {
+        Interlocked.Exchange(ref _lastAnsweredTicks, _time.GetUtcNow().UtcTicks);
+        if (Trip(UpflowPause.AnswerUnreadable, answer))
+            LogAnswerUnreadable(_logger, answer.Status, answer.Problem, answer.Received, _options.UnreadableAnswerProbeInterval.TotalSeconds);
     }
 
     /// <summary>A 5xx, 408, timeout or connection error for this request.</summary>
@@ -154,6 +195,7 @@ public sealed partial class UpflowAvailability : IDisposable
                 return;
             Pause = UpflowPause.None;
             PausedSince = null;
+            _unreadable = null;
             _halfOpen = false;
             _trialOut = false;
             _failingRequests.Clear();
@@ -165,24 +207,41 @@ public sealed partial class UpflowAvailability : IDisposable
         Changed?.Invoke(UpflowAvailabilityChange.Resumed);
     }
 
-    private bool Trip(UpflowPause reason)
+    /// <summary>Pauses for <paramref name="reason"/>; true when the caller should log it (outage: a new pause, logged
+    /// here; credentials: every refusal that re-pauses; unreadable answer: a new pause or a new shape).</summary>
+    private bool Trip(UpflowPause reason, UnreadableAnswer? unreadable = null)
     {
+        bool wasPaused;
+        var newShape = false;
         lock (_gate)
         {
+            if (reason == UpflowPause.AnswerUnreadable)
+            {
+                newShape = Pause != reason || _unreadable != unreadable;
+                _unreadable = unreadable;
+            }
             if (Pause == reason && !_halfOpen)
+                return newShape;
+            // An outage seen while paused for a reason of the configuration's does not hide that reason.
+            if (Pause is UpflowPause.Credentials or UpflowPause.AnswerUnreadable && reason == UpflowPause.Outage && !_halfOpen)
                 return false;
-            if (Pause == UpflowPause.Credentials && reason == UpflowPause.Outage && !_halfOpen)
-                return false;
-            var wasPaused = Pause != UpflowPause.None;
+            wasPaused = Pause != UpflowPause.None;
             Pause = reason;
             PausedSince ??= _time.GetUtcNow();
             Reopen();
-            if (wasPaused && reason != UpflowPause.Credentials)
+        }
+        switch (reason)
+        {
+            case UpflowPause.Outage when !wasPaused:
+                LogOutage(_logger, _options.OutageProbeInterval.TotalSeconds);
+                return true;
+            case UpflowPause.Credentials:
+                return true;
+            case UpflowPause.AnswerUnreadable:
+                return newShape;
+            default:
                 return false;
         }
-        if (reason == UpflowPause.Outage)
-            LogOutage(_logger, _options.OutageProbeInterval.TotalSeconds);
-        return true;
     }
 
     /// <summary>Closes the half-open door again (the pause holds) and schedules the next one. Under <see cref="_gate"/>.</summary>
@@ -191,7 +250,12 @@ public sealed partial class UpflowAvailability : IDisposable
         var wasHalfOpen = _halfOpen;
         _halfOpen = false;
         _trialOut = false;
-        var interval = Pause == UpflowPause.Credentials ? _options.CredentialsProbeInterval : _options.OutageProbeInterval;
+        var interval = Pause switch
+        {
+            UpflowPause.Credentials => _options.CredentialsProbeInterval,
+            UpflowPause.AnswerUnreadable => _options.UnreadableAnswerProbeInterval,
+            _ => _options.OutageProbeInterval,
+        };
         _halfOpenTimer?.Dispose();
         _halfOpenTimer = _time.CreateTimer(_ => OpenHalfway(), null, interval, Timeout.InfiniteTimeSpan);
         ReleaseWaiters();
@@ -231,6 +295,10 @@ public sealed partial class UpflowAvailability : IDisposable
     [LoggerMessage(Level = LogLevel.Error,
         Message = "Upflow refused the credentials ({Status}): consumption is paused and no link fails for it. Set Upflow:ApiKey and Upflow:ApiSecret (Upflow__ApiKey, Upflow__ApiSecret) to a valid key pair; the worker tries them again with one queued request at a time")]
     private static partial void LogCredentialsRejected(ILogger logger, int status);
+
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "Upflow answered {Status} with {Problem}; received {Received}. No portal URL could be read, so Upflow calls are paused and no link fails for it: the messages wait in the queue. If Upflow renamed the field, set Upflow:UrlField (Upflow__UrlField); if its portal moved, add the host to Upflow:PortalHosts (Upflow__PortalHosts). One queued request tries every {Seconds:0.#} s")]
+    private static partial void LogAnswerUnreadable(ILogger logger, int status, string problem, string received, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Upflow looks down for everyone: consumption is paused, messages stay in the queue, and one queued request tries Upflow every {Seconds:0.#} s")]

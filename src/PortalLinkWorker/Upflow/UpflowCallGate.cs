@@ -9,7 +9,8 @@ namespace PortalLinkWorker.Upflow;
 /// The per-attempt step of the Upflow pipeline: waits for the account's rate budget, refuses to call while Upflow calls
 /// are paused, and reads each answer for what it says about Upflow as a whole: a 429 pauses the whole account (every
 /// consumer, every replica) and is tried again here after the pause, without spending the message's retries; a 401/403
-/// pauses consumption; a run of transient failures across messages means an outage. While paused, only the half-open
+/// pauses consumption; a run of transient failures across messages means an outage (and a 2xx whose link cannot be read
+/// pauses too, decided by <see cref="UpflowClient"/>, which reads the body). While paused, only the half-open
 /// trial (<see cref="UpflowPace"/>) is sent. Pauses travel to <see cref="UpflowClient"/> as an
 /// <see cref="UpflowPausedException"/> because a Polly strategy can only hand back a response or an exception; the client
 /// turns it into <see cref="UpflowAnswer.Paused"/>, and nothing above it sees the exception.
@@ -111,13 +112,23 @@ public sealed class UpflowCallGate(
             else if (HttpClientResiliencePredicates.IsTransient(outcome))
                 pace.ReportTransientFailure(requestId);
             else
+            {
                 pace.ReportAnswered();
+                // A 2xx's body is read by UpflowClient, which gives the trial's verdict (a link read, or an answer it
+                // cannot read); an answer with no link in it says nothing of that, so the next queued request tries.
+                if (trial && outcome.Result is not { IsSuccessStatusCode: true })
+                    pace.AbandonTrial();
+            }
             return outcome;
         }
     }
 
-    private UpflowPausedException Paused() =>
-        new(pace.State.Phase == UpflowPhase.CredentialsRefused ? "Upflow refused the credentials" : "Upflow is down for everyone", null);
+    private UpflowPausedException Paused() => new(pace.State.Phase switch
+    {
+        UpflowPhase.CredentialsRefused => "Upflow refused the credentials",
+        UpflowPhase.AnswerUnreadable => "no portal URL could be read from Upflow's answers",
+        _ => "Upflow is down for everyone",
+    }, null);
 
     /// <summary>A trial request is out: wait for its verdict (an answer resumes everyone), at most as long as a message
     /// may wait in memory.</summary>

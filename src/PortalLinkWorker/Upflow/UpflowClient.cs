@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
@@ -12,12 +11,15 @@ namespace PortalLinkWorker.Upflow;
 
 /// <summary>The typed client for Upflow's <c>POST /customers/{customerId}/portal</c>. Retries, timeouts and the rate
 /// budget live in the HttpClient's resilience pipeline (see <see cref="UpflowHttpClientRegistration"/>); this class turns
-/// what is left after them into an <see cref="UpflowAnswer"/>.</summary>
+/// what is left after them into an <see cref="UpflowAnswer"/>. It reads a 2xx answer's link and tells
+/// <see cref="UpflowPace"/> whether it could: an answer it cannot read pauses calls (a contract problem, not the
+/// request's), and the request comes back as <see cref="UpflowAnswer.Paused"/>.</summary>
 public sealed partial class UpflowClient(
     HttpClient http,
     IOptions<UpflowOptions> options,
     TimeProvider time,
-    ILogger<UpflowClient> logger)
+    ILogger<UpflowClient> logger,
+    UpflowPace pace)
 {
     /// <summary>Upflow's answer is a small JSON object; anything bigger is not an answer we understand. The pipeline's
     /// <see cref="BoundedAnswerHandler"/> enforces it on the wire; the client bounds its own read too.</summary>
@@ -96,22 +98,39 @@ public sealed partial class UpflowClient(
         using (response)
         {
             var status = (int)response.StatusCode;
-            if (response.Content is BoundedAnswerHandler.OversizedContent)
-                return response.IsSuccessStatusCode
-                    ? Unreadable(status, $"a body over {MaxResponseBytes / 1024} KB (not read)")
-                    : Classify(response.StatusCode, status, null, calledAt);
-            // A pooled buffer: a new 64 KB array per call was most of what the worker allocated per link.
-            var buffer = ArrayPool<byte>.Shared.Rent(MaxResponseBytes);
+            var reported = false;
             try
             {
-                var answer = await ReadBoundedAsync(response.Content, buffer.AsMemory(0, MaxResponseBytes), cancellationToken);
-                return response.IsSuccessStatusCode
-                    ? ReadIssued(answer, status, expiresIn, calledAt, requestId)
-                    : Classify(response.StatusCode, status, QuoteError(answer), calledAt);
+                if (response.Content is BoundedAnswerHandler.OversizedContent)
+                {
+                    if (!response.IsSuccessStatusCode)
+                        return Classify(response.StatusCode, status, null, calledAt);
+                    reported = true;
+                    return Unreadable(status, PortalAnswerReader.Oversized(MaxResponseBytes));
+                }
+                // A pooled buffer: a new 64 KB array per call was most of what the worker allocated per link.
+                var buffer = ArrayPool<byte>.Shared.Rent(MaxResponseBytes);
+                try
+                {
+                    var answer = await ReadBoundedAsync(response.Content, buffer.AsMemory(0, MaxResponseBytes), cancellationToken);
+                    if (!response.IsSuccessStatusCode)
+                        return Classify(response.StatusCode, status, QuoteError(answer), calledAt);
+                    var reading = PortalAnswerReader.Read(answer, response.Content.Headers.ContentType?.MediaType,
+                        options.Value.UrlField, options.Value.PortalUrls);
+                    reported = true;
+                    return ReadIssued(reading, status, expiresIn, calledAt);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                // A 2xx's verdict (link read or not) is this client's to give; a half-open trial must not stay out
+                // without one, or no other request could ever try.
+                if (!reported && response.IsSuccessStatusCode)
+                    pace.AbandonTrial();
             }
         }
     }
@@ -134,46 +153,29 @@ public sealed partial class UpflowClient(
         };
     }
 
-    private UpflowAnswer ReadIssued(ReadOnlyMemory<byte> body, int status, int expiresIn, DateTimeOffset calledAt, Guid requestId)
+    private UpflowAnswer ReadIssued(PortalAnswerReader.Reading reading, int status, int expiresIn, DateTimeOffset calledAt)
     {
-        using var document = ParseOrNull(body);
-        if (document is null)
-            return Unreadable(status, "a body that is not JSON");
-        var root = document.RootElement;
-        if (root.ValueKind != JsonValueKind.Object)
-            return Unreadable(status, $"a JSON {root.ValueKind} instead of an object");
-
-        if (!root.TryGetProperty("url", out var urlElement) || urlElement.ValueKind != JsonValueKind.String)
+        switch (reading)
         {
-            var fields = string.Join(", ", root.EnumerateObject().Select(p => p.Name).Take(20));
-            return Unreadable(status, $"no 'url' field (fields received: {(fields.Length == 0 ? "none" : fields)})");
+            case PortalAnswerReader.Reading.Link link:
+                pace.ReportLinkRead();
+                return new UpflowAnswer.Issued(link.Url, link.ExpiresAt ?? calledAt.AddSeconds(expiresIn), calledAt);
+            case PortalAnswerReader.Reading.Unreadable unreadable:
+                return Unreadable(status, unreadable);
+            default:
+                throw new InvalidOperationException($"Unknown reading {reading.GetType().Name}.");
         }
-        var url = urlElement.GetString();
-        var verdict = options.Value.PortalUrls.Check(url, out var normalised);
-        if (verdict != PortalUrlPolicy.Verdict.Allowed)
-        {
-            // The URL may be a live credential: the log says where it pointed, the failure only which rule it broke.
-            LogPortalUrlRefused(logger, requestId, verdict, PortalUrlPolicy.HostOf(url!));
-            return Unreadable(status, $"a 'url' that breaks the portal URL policy ({Describe(verdict)})");
-        }
-
-        var expiresAt = ReadExpiry(root) ?? calledAt.AddSeconds(expiresIn);
-        return new UpflowAnswer.Issued(normalised!, expiresAt, calledAt);
     }
 
-    /// <summary>Upflow does not document an expiry field; when one of the usual names carries a date, it wins over our
-    /// own computation.</summary>
-    private static DateTimeOffset? ReadExpiry(JsonElement root)
+    /// <summary>Upflow issued something we cannot read: every request would get the same, each after Upflow issued a link
+    /// nobody can use, so calls pause (the URL is not stored or published, the message waits in the queue).</summary>
+    private UpflowAnswer.Paused Unreadable(int status, PortalAnswerReader.Reading.Unreadable reading)
     {
-        foreach (var name in (ReadOnlySpan<string>)["expiresAt", "expires_at", "expirationDate"])
-            if (root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String &&
-                value.TryGetDateTimeOffset(out var at))
-                return at.ToUniversalTime();
-        return null;
+        var answer = new UnreadableAnswer(status, reading.Problem, reading.Received);
+        pace.ReportAnswerUnreadable(answer);
+        // The shape is in the one line UpflowAvailability logs when it pauses, not repeated for every message handed back.
+        return new UpflowAnswer.Paused("no portal URL could be read from Upflow's answer", null);
     }
-
-    private static UpflowAnswer.Refused Unreadable(int status, string what) =>
-        new(PortalLinkFailureReason.UpflowUnavailable, $"Upflow answered {status} with {what}; no link could be read.", status);
 
     /// <summary>Reads the body into <paramref name="buffer"/>, at most its length (a longer body is cut and then fails to
     /// parse), and returns the part read.</summary>
@@ -188,25 +190,10 @@ public sealed partial class UpflowClient(
         return buffer[..total];
     }
 
-    /// <summary>The body as a JSON document (a UTF-8 byte-order mark skipped), or null when it is not JSON.</summary>
-    private static JsonDocument? ParseOrNull(ReadOnlyMemory<byte> body)
-    {
-        if (body.Span.StartsWith(Encoding.UTF8.Preamble))
-            body = body[Encoding.UTF8.Preamble.Length..];
-        try
-        {
-            return JsonDocument.Parse(body);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
     /// <summary>Quotes Upflow's own <c>message</c> (or <c>error</c>) from an error body, cleaned and bounded.</summary>
     private static string? QuoteError(ReadOnlyMemory<byte> body)
     {
-        using var document = ParseOrNull(body);
+        using var document = PortalAnswerReader.ParseOrNull(body);
         if (document?.RootElement is not { ValueKind: JsonValueKind.Object } root)
             return null;
         foreach (var name in (ReadOnlySpan<string>)["message", "error"])
@@ -224,16 +211,6 @@ public sealed partial class UpflowClient(
     [System.Text.RegularExpressions.GeneratedRegex(@"https?://\S+", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
     private static partial System.Text.RegularExpressions.Regex UrlPattern();
 
-    private static string Describe(PortalUrlPolicy.Verdict verdict) => verdict switch
-    {
-        PortalUrlPolicy.Verdict.ControlCharacter => "a control character or white space inside",
-        PortalUrlPolicy.Verdict.NotAbsolute => "not an absolute URL",
-        PortalUrlPolicy.Verdict.NotHttps => "not https",
-        PortalUrlPolicy.Verdict.UserInfo => "user information before the host",
-        PortalUrlPolicy.Verdict.HostNotAllowed => "a host not in Upflow:PortalHosts",
-        _ => verdict.ToString(),
-    };
-
     private static string Describe(Exception e) => e switch
     {
         TimeoutRejectedException or OperationCanceledException => "timed out",
@@ -247,7 +224,4 @@ public sealed partial class UpflowClient(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Upflow could not be reached before the retries ran out ({Error})")]
     private static partial void LogUnreachable(ILogger logger, string error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: Upflow answered with a portal URL that breaks the policy ({Verdict}, host {PortalHost}); it is not stored or published. If Upflow's portal moved, add its host to Upflow:PortalHosts")]
-    private static partial void LogPortalUrlRefused(ILogger logger, Guid requestId, PortalUrlPolicy.Verdict verdict, string portalHost);
 }

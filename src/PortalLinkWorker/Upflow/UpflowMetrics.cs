@@ -21,7 +21,7 @@ public sealed class UpflowMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _throttled = meter.CreateCounter<long>("portallink.upflow.throttled", "{response}", "429 answers from Upflow");
         meter.CreateObservableGauge("portallink.upflow.paused", () => PausedMeasurements(pace.State.Phase), "{pause}",
-            "1 while Upflow calls of this process are paused, by reason: rate_limit (a 429's reset), outage, credentials");
+            "1 while Upflow calls of this process are paused, by reason: rate_limit (a 429's reset), outage, credentials, answer_unreadable");
     }
 
     public void RecordAttempt(TimeSpan elapsed, HttpStatusCode? status, Exception? error)
@@ -38,5 +38,6 @@ public sealed class UpflowMetrics
         yield return new Measurement<int>(phase == UpflowPhase.RateLimited ? 1 : 0, new KeyValuePair<string, object?>("reason", "rate_limit"));
         yield return new Measurement<int>(phase == UpflowPhase.Outage ? 1 : 0, new KeyValuePair<string, object?>("reason", "outage"));
         yield return new Measurement<int>(phase == UpflowPhase.CredentialsRefused ? 1 : 0, new KeyValuePair<string, object?>("reason", "credentials"));
+        yield return new Measurement<int>(phase == UpflowPhase.AnswerUnreadable ? 1 : 0, new KeyValuePair<string, object?>("reason", "answer_unreadable"));
     }
 }

@@ -51,6 +51,22 @@ public sealed class UpflowOptions : IValidatableObject
         }
     }
 
+    /// <summary>Upflow's documentation says only that "the response will contain the URL"; <c>url</c> is what it is
+    /// seen to send.</summary>
+    public const string DefaultUrlField = "url";
+
+    /// <summary>The field of Upflow's 2xx answer that carries the portal URL. Default <see cref="DefaultUrlField"/>. A plain
+    /// JSON property name (letters, digits, <c>_</c> and <c>-</c>, at most 64 characters, not starting with a digit or
+    /// <c>-</c>), matched case-sensitively at the top level of the answer. If Upflow ever renames the field, calls pause
+    /// (nothing fails) and the status page names the fields that came: set this to the new name, no release needed.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Upflow:UrlField is missing (environment variable Upflow__UrlField).")]
+    [RegularExpression(UrlFieldPattern,
+        ErrorMessage = "Upflow:UrlField must be a plain JSON property name: letters, digits, '_' and '-', at most 64 characters, not starting with a digit or '-' (environment variable Upflow__UrlField).")]
+    public string UrlField { get; set; } = DefaultUrlField;
+
+    /// <summary>What <see cref="UrlField"/> may be.</summary>
+    internal const string UrlFieldPattern = "^[A-Za-z_][A-Za-z0-9_-]{0,63}$";
+
     /// <summary>Sent as <c>X-Api-Key</c>. Required.</summary>
     [Required(AllowEmptyStrings = false, ErrorMessage = "Upflow:ApiKey is missing (environment variable Upflow__ApiKey).")]
     public string ApiKey { get; set; } = "";
@@ -156,6 +172,12 @@ public sealed class UpflowOptions : IValidatableObject
     /// <summary>How often a worker paused on rejected credentials (401/403) tries them again. Default 30 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan CredentialsProbeInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a worker paused on an answer it could not read (a 2xx without a readable portal URL) tries one
+    /// queued request again. Default 60 s: each try may make Upflow issue a link nobody can read, and the fix (a new
+    /// <see cref="UrlField"/> or <see cref="PortalHosts"/>, or Upflow's) is an operator's, which no retry hurries.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan UnreadableAnswerProbeInterval { get; set; } = TimeSpan.FromSeconds(60);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -8,7 +8,7 @@ namespace PortalLinkWorker.Upflow;
 /// </summary>
 public sealed class UpflowPace(RateBudget budget, UpflowAvailability availability, TimeProvider time)
 {
-    /// <summary>Raised when calls pause for an outage or refused credentials, turn half-open, or resume.</summary>
+    /// <summary>Raised when calls pause for an outage, refused credentials or an unreadable answer, turn half-open, or resume.</summary>
     public event Action<UpflowAvailabilityChange>? Changed
     {
         add => availability.Changed += value;
@@ -25,11 +25,13 @@ public sealed class UpflowPace(RateBudget budget, UpflowAvailability availabilit
             {
                 UpflowPause.Credentials => UpflowPhase.CredentialsRefused,
                 UpflowPause.Outage => UpflowPhase.Outage,
+                UpflowPause.AnswerUnreadable => UpflowPhase.AnswerUnreadable,
                 _ when budget.PausedUntil > now => UpflowPhase.RateLimited,
                 _ => UpflowPhase.Calling,
             };
             return new UpflowPaceState(phase, availability.PausedSince,
-                phase == UpflowPhase.RateLimited ? budget.PausedUntil : null, availability.IsHalfOpen, budget.EffectiveRate);
+                phase == UpflowPhase.RateLimited ? budget.PausedUntil : null, availability.IsHalfOpen, budget.EffectiveRate,
+                phase == UpflowPhase.AnswerUnreadable ? availability.Unreadable : null);
         }
     }
 
@@ -56,6 +58,12 @@ public sealed class UpflowPace(RateBudget budget, UpflowAvailability availabilit
 
     /// <summary>Upflow answered (a 2xx, a 4xx other than 401/403/408/429): it is up.</summary>
     public void ReportAnswered() => availability.ReportAnswered();
+
+    /// <summary>A 2xx answer's portal URL was read: answers are what we expect.</summary>
+    public void ReportLinkRead() => availability.ReportLinkRead();
+
+    /// <summary>A 2xx answer held no portal URL we could read: calls pause.</summary>
+    public void ReportAnswerUnreadable(UnreadableAnswer answer) => availability.ReportAnswerUnreadable(answer);
 
     public void ReportTransientFailure(Guid requestId) => availability.ReportTransientFailure(requestId);
 

@@ -10,4 +10,7 @@ public enum UpflowPause
 
     /// <summary>Upflow refuses the API key pair (401/403).</summary>
     Credentials,
+
+    /// <summary>Upflow answers 2xx, but no portal URL can be read from the answer (<see cref="UnreadableAnswer"/>).</summary>
+    AnswerUnreadable,
 }

@@ -14,4 +14,7 @@ public enum UpflowPhase
 
     /// <summary>Upflow refuses the API key pair: one queued request tries per interval.</summary>
     CredentialsRefused,
+
+    /// <summary>Upflow answers 2xx without a portal URL we can read: one queued request tries per interval.</summary>
+    AnswerUnreadable,
 }

@@ -18,7 +18,11 @@ public sealed class HostileUpflowTests(WorkerFixture fixture) : IAsyncLifetime
     {
         _upflow = await HostileUpflow.StartAsync(Answer.GoodUrl);
         await fixture.StopWorkerAsync();
-        await fixture.StartWorkerAsync(new Dictionary<string, string> { ["Upflow:BaseUrl"] = Upflow.BaseUrl.AbsoluteUri });
+        await fixture.StartWorkerAsync(new Dictionary<string, string>
+        {
+            ["Upflow:BaseUrl"] = Upflow.BaseUrl.AbsoluteUri,
+            ["Upflow:UnreadableAnswerProbeInterval"] = "00:00:00.500",
+        });
     }
 
     public async Task DisposeAsync()
@@ -30,7 +34,6 @@ public sealed class HostileUpflowTests(WorkerFixture fixture) : IAsyncLifetime
 
     [Theory]
     [InlineData(Answer.Redirect307ToOtherHost, PortalLinkFailureReason.Rejected)]
-    [InlineData(Answer.ForeignHostUrl, PortalLinkFailureReason.UpflowUnavailable)]
     public async Task HostileAnswer_FailsWithNoForeignUrlStoredOrPublished(Answer answer, string reason)
     {
         Upflow.Mode = answer;
@@ -48,6 +51,29 @@ public sealed class HostileUpflowTests(WorkerFixture fixture) : IAsyncLifetime
         Assert.Null(row["url"]);
         Assert.Equal(0, Upflow.EvilRequests);
         Assert.Equal(1, Upflow.UpflowRequests);
+    }
+
+    [Fact]
+    public async Task ForeignHostUrl_PausesWithNothingStoredOrPublished_ThenAGoodAnswerGenerates()
+    {
+        // A URL on a host outside Upflow:PortalHosts is never stored or published; the same would come for every
+        // request, so calls pause (one queued request per Upflow:UnreadableAnswerProbeInterval) instead of failing.
+        Upflow.Mode = Answer.ForeignHostUrl;
+        var request = new GeneratePortalLink(Guid.NewGuid(), $"external:hostile-{Guid.NewGuid():N}");
+
+        await fixture.Bus.Publish(request);
+        await Eventually.TrueAsync(() => Upflow.UpflowRequests >= 1);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Empty(fixture.OutcomesOf(request.RequestId));
+        var row = (await fixture.RowAsync(request.RequestId))!;
+        Assert.Equal("pending", row["status"]);
+        Assert.Null(row["url"]);
+
+        Upflow.Mode = Answer.GoodUrl;
+        var generated = await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+        Assert.Equal($"https://{HostileUpflow.PortalHost}/p/{HostileUpflow.Token}", generated.Url);
+        Assert.Single(fixture.OutcomesOf(request.RequestId));
+        Assert.Equal(0, Upflow.EvilRequests);
     }
 
     [Fact]

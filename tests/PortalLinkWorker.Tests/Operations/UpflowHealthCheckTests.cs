@@ -61,6 +61,22 @@ public sealed class UpflowHealthCheckTests
     }
 
     [Fact]
+    public async Task UnreadableAnswer_Unhealthy_SaysWhatCameAndWhichSetting()
+    {
+        _availability.ReportAnswerUnreadable(new UnreadableAnswer(200, "no 'url' field (Upflow:UrlField)", "a JSON object with fields link (string)"));
+        var result = await CheckAsync();
+        Assert.Equal(HealthStatus.Unhealthy, result.Status);
+        Assert.Contains("fields link (string)", result.Description);
+        Assert.Contains("Upflow:UrlField", result.Description);
+
+        // Another answer of Upflow (a 404, say) does not end it; a link read does.
+        _availability.ReportAnswered();
+        Assert.Equal(HealthStatus.Unhealthy, (await CheckAsync()).Status);
+        _availability.ReportLinkRead();
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync()).Status);
+    }
+
+    [Fact]
     public async Task Resumed_HealthyAgain()
     {
         _availability.ReportCredentialsRejected(403);

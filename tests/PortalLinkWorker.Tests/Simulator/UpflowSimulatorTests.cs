@@ -170,6 +170,25 @@ public sealed class UpflowSimulatorTests
     }
 
     [Fact]
+    public async Task Url_field_can_be_renamed_through_the_config_endpoint()
+    {
+        await using var simulator = await SimulatorHost.StartAsync();
+
+        using (var config = await simulator.PutConfigAsync("""{"urlField": "portalLink"}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, config.StatusCode);
+        }
+
+        using var renamed = await simulator.PostPortalAsync("external:acme-1");
+        using var body = JsonDocument.Parse(await renamed.Content.ReadAsStringAsync());
+        Assert.False(body.RootElement.TryGetProperty("url", out _));
+        Assert.StartsWith(PortalUrlPrefix, body.RootElement.GetProperty("portalLink").GetString(), StringComparison.Ordinal);
+
+        using var refused = await simulator.PutConfigAsync("""{"urlField": ""}""");
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task Admin_endpoints_are_off_by_default()
     {
         await using var simulator = await SimulatorHost.StartWithoutAdminAsync();

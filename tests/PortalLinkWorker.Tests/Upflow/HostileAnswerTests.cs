@@ -29,18 +29,21 @@ public sealed class HostileAnswerTests
 
     public static TheoryData<Answer, string, string, int> Cases => new()
     {
-        // answer, outcome, reason or "" for Unavailable, Upflow calls made
+        // answer, outcome, reason or "" for Unavailable and Paused, Upflow calls made
         { Answer.Redirect307ToOtherHost, nameof(UpflowAnswer.Refused), PortalLinkFailureReason.Rejected, 1 },
         { Answer.Redirect302ToOtherHost, nameof(UpflowAnswer.Refused), PortalLinkFailureReason.Rejected, 1 },
         { Answer.Redirect301SameHost, nameof(UpflowAnswer.Refused), PortalLinkFailureReason.Rejected, 1 },
-        { Answer.ForeignHostUrl, nameof(UpflowAnswer.Refused), PortalLinkFailureReason.UpflowUnavailable, 1 },
-        { Answer.HttpUrl, nameof(UpflowAnswer.Refused), PortalLinkFailureReason.UpflowUnavailable, 1 },
-        { Answer.UserInfoUrl, nameof(UpflowAnswer.Refused), PortalLinkFailureReason.UpflowUnavailable, 1 },
-        { Answer.CrLfInUrl, nameof(UpflowAnswer.Refused), PortalLinkFailureReason.UpflowUnavailable, 1 },
+        // A 2xx whose URL cannot be read (or breaks the policy) pauses calls, naming the rule: a contract problem.
+        { Answer.ForeignHostUrl, nameof(UpflowAnswer.Paused), "", 1 },
+        { Answer.HttpUrl, nameof(UpflowAnswer.Paused), "", 1 },
+        { Answer.UserInfoUrl, nameof(UpflowAnswer.Paused), "", 1 },
+        { Answer.CrLfInUrl, nameof(UpflowAnswer.Paused), "", 1 },
         // A stalled body is a transient failure of that attempt: retried, then Unavailable (never a cancellation).
         { Answer.SlowBody, nameof(UpflowAnswer.Unavailable), "", AllAttempts },
-        { Answer.HugeBody, nameof(UpflowAnswer.Refused), PortalLinkFailureReason.UpflowUnavailable, 1 },
+        { Answer.HugeBody, nameof(UpflowAnswer.Paused), "", 1 },
         { Answer.HugeNotFound, nameof(UpflowAnswer.Refused), PortalLinkFailureReason.CustomerNotFound, 1 },
+        { Answer.LinkField, nameof(UpflowAnswer.Paused), "", 1 },
+        { Answer.HtmlPage, nameof(UpflowAnswer.Paused), "", 1 },
     };
 
     [Theory]
@@ -61,6 +64,8 @@ public sealed class HostileAnswerTests
             Assert.Equal(reason, refused.Reason);
             message = refused.Message;
         }
+        else if (result is UpflowAnswer.Paused)
+            message = services.GetRequiredService<UpflowAvailability>().Unreadable!.ToString();
         else
             message = Assert.IsType<UpflowAnswer.Unavailable>(result).Message;
         Assert.Equal(calls, upflow.UpflowRequests);

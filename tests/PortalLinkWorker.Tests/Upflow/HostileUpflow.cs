@@ -51,6 +51,12 @@ public sealed class HostileUpflow : IAsyncDisposable
         SlowBody,
         HugeBody,
         HugeNotFound,
+
+        /// <summary>A good URL under <c>link</c>, with another field: an Upflow whose answer changed shape.</summary>
+        LinkField,
+
+        /// <summary>A 200 HTML page (a proxy's or a captive portal's) that happens to hold a URL.</summary>
+        HtmlPage,
     }
 
     private readonly WebApplication _upflow;
@@ -160,6 +166,13 @@ public sealed class HostileUpflow : IAsyncDisposable
                 break;
             case Answer.HugeNotFound:
                 await HugeBodyAsync(context, StatusCodes.Status404NotFound, announceLength: true);
+                break;
+            case Answer.LinkField:
+                await response.WriteAsJsonAsync(new { link = $"https://{PortalHost}/p/{Token}", id = Token });
+                break;
+            case Answer.HtmlPage:
+                response.ContentType = "text/html";
+                await response.WriteAsync($"<html><a href=\"https://{PortalHost}/p/{Token}\">portal</a></html>");
                 break;
         }
     }

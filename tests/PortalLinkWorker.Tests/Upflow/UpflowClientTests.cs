@@ -40,9 +40,18 @@ public sealed class UpflowClientTests
             Task.FromException<HttpResponseMessage>(error);
     }
 
-    private static UpflowClient Client(HttpMessageHandler handler) =>
-        new(new HttpClient(handler) { BaseAddress = new Uri("https://upflow.test/v1/") },
-            Options.Create(new UpflowOptions { PortalHosts = "portal.test" }), new FakeTimeProvider(Now), NullLogger<UpflowClient>.Instance);
+    private static UpflowClient Client(HttpMessageHandler handler) => Client(handler, out _);
+
+    /// <summary>The client with a real <see cref="UpflowAvailability"/> behind its pace, to see what an answer did to it.</summary>
+    private static UpflowClient Client(HttpMessageHandler handler, out UpflowAvailability availability, string urlField = UpflowOptions.DefaultUrlField)
+    {
+        var time = new FakeTimeProvider(Now);
+        var options = new UpflowOptions { PortalHosts = "portal.test", UrlField = urlField };
+        availability = new UpflowAvailability(Options.Create(options), time, NullLogger<UpflowAvailability>.Instance);
+        var pace = new UpflowPace(RateBudgetTests.Budget(new InMemoryRateBudgetStore(time), time, options), availability, time);
+        return new(new HttpClient(handler) { BaseAddress = new Uri("https://upflow.test/v1/") },
+            Options.Create(options), time, NullLogger<UpflowClient>.Instance, pace);
+    }
 
     [Fact]
     public async Task Create_200WithUrl_IssuedWithExpiryFromExpiresIn()
@@ -101,18 +110,32 @@ public sealed class UpflowClientTests
     }
 
     [Theory]
-    [InlineData("""{"link":"https://portal.test/p/abc","id":"x"}""", "fields received: link, id")]
-    [InlineData("""{}""", "fields received: none")]
+    [InlineData("""{"link":"https://portal.test/p/abc","id":"x"}""", "fields link (string), id (string)")]
+    [InlineData("""{}""", "no fields")]
     [InlineData("""not json""", "not JSON")]
-    [InlineData("""["https://portal.test"]""", "Array")]
+    [InlineData("""["https://portal.test"]""", "array")]
     [InlineData("""{"url":"javascript:alert(1)"}""", "not https")]
     [InlineData("""{"url":"portal.test/p/no-scheme"}""", "not an absolute URL")]
-    public async Task Create_200WithoutUsableUrl_FailsNamingWhatCame(string body, string expected)
+    public async Task Create_200WithoutUsableUrl_PausesCallsNamingWhatCame_NoFailure(string body, string expected)
     {
-        var refused = Assert.IsType<UpflowAnswer.Refused>(
-            await Client(new FixedAnswer(HttpStatusCode.OK, body)).CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None));
-        Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, refused.Reason);
-        Assert.Contains(expected, refused.Message);
+        var result = await Client(new FixedAnswer(HttpStatusCode.OK, body), out var availability)
+            .CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None);
+
+        // Not a failure of the request: it goes back to the queue, and calls pause for everyone.
+        Assert.IsType<UpflowAnswer.Paused>(result);
+        Assert.Equal(UpflowPause.AnswerUnreadable, availability.Pause);
+        Assert.Contains(expected, availability.Unreadable!.ToString());
+        Assert.DoesNotContain("portal.test/p/", availability.Unreadable.ToString());
+    }
+
+    [Fact]
+    public async Task Create_UrlUnderTheConfiguredField_Issued()
+    {
+        var result = await Client(new FixedAnswer(HttpStatusCode.OK, """{"link":"https://portal.test/p/abc","id":"x"}"""), out var availability, urlField: "link")
+            .CreatePortalLinkAsync(Guid.NewGuid(), "external:1", 60, null, CancellationToken.None);
+
+        Assert.Equal("https://portal.test/p/abc", Assert.IsType<UpflowAnswer.Issued>(result).Url);
+        Assert.Equal(UpflowPause.None, availability.Pause);
     }
 
     [Fact]
@@ -135,7 +158,7 @@ public sealed class UpflowClientTests
         if (readable)
             Assert.Equal("https://portal.test/p/big", Assert.IsType<UpflowAnswer.Issued>(result).Url);
         else
-            Assert.Contains("not JSON", Assert.IsType<UpflowAnswer.Refused>(result).Message);
+            Assert.IsType<UpflowAnswer.Paused>(result);
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using MassTransit;
 using Npgsql;
 using PortalLinkWorker.Campaigns;
@@ -21,10 +20,6 @@ public static class CampaignCommand
     private const int ExitNotFound = 3;
     private const int ExitBadData = 65;
     private const int ExitNoInput = 66;
-
-    /// <summary>How often --wait redraws the bar on a terminal, and writes a line when the output is not a terminal.</summary>
-    private static readonly TimeSpan TerminalRefresh = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan LogRefresh = TimeSpan.FromSeconds(10);
 
     /// <summary>Runs <c>campaign …</c> with these arguments (the verb first), its report to <paramref name="output"/>.</summary>
     public static Task<int> RunAsync(string[] args, TextWriter? output = null, CancellationToken cancellationToken = default) =>
@@ -180,7 +175,7 @@ public static class CampaignCommand
             await Console.Error.WriteLineAsync($"No campaign {options.CampaignId}.");
             return ExitNotFound;
         }
-        await output.WriteLineAsync(CampaignProgressDisplay.Block(progress));
+        await CampaignProgressDisplay.ShowAsync(progress, output);
         return ExitOk;
     }
 
@@ -215,30 +210,13 @@ public static class CampaignCommand
     /// <summary>Shows the campaign until its run completes: exit 0 when nothing failed, 1 otherwise.</summary>
     private static async Task<int> WaitAsync(IHost host, Guid campaignId, TextWriter output, CancellationToken cancellationToken)
     {
-        var terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-        var refresh = terminal ? TerminalRefresh : LogRefresh;
-        while (true)
+        var progress = await CampaignProgressDisplay.FollowAsync(token => ProgressAsync(host, campaignId, token), output, cancellationToken);
+        if (progress is null)
         {
-            var progress = await ProgressAsync(host, campaignId, cancellationToken);
-            if (progress is null)
-            {
-                await Console.Error.WriteLineAsync($"No campaign {campaignId}.");
-                return ExitNotFound;
-            }
-            var line = CampaignProgressDisplay.Line(progress, terminal);
-            if (terminal)
-                await output.WriteAsync($"\r{line}\u001b[K");
-            else
-                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"[{DateTimeOffset.Now:HH:mm:ss}] {line}"));
-            if (progress.IsCompleted)
-            {
-                if (terminal)
-                    await output.WriteLineAsync();
-                await output.WriteLineAsync(CampaignProgressDisplay.Block(progress));
-                return progress.Failed == 0 ? ExitOk : ExitFailed;
-            }
-            await Task.Delay(refresh, cancellationToken);
+            await Console.Error.WriteLineAsync($"No campaign {campaignId}.");
+            return ExitNotFound;
         }
+        return progress.Failed == 0 ? ExitOk : ExitFailed;
     }
 
     private static async Task<CampaignProgress?> ProgressAsync(IHost host, Guid campaignId, CancellationToken cancellationToken)

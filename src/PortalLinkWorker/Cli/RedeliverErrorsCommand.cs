@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Links;
 using RabbitMQ.Client;

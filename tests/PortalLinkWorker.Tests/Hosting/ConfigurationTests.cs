@@ -133,6 +133,26 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void BinderFailureInACommand_DescribedWithoutTheValue()
+    {
+        // A command binds a section without the check up front: the binder throws at the first value of the wrong type.
+        var error = Assert.ThrowsAny<Exception>(() =>
+            Services(("Campaigns:BatchSize", "lots-4411")).GetRequiredService<IOptions<PortalLinkWorker.Campaigns.CampaignOptions>>().Value);
+        var problem = Assert.Single(SettingsValidation.Describe(error) ?? []);
+        Assert.Contains("check-config", problem);
+        Assert.DoesNotContain("lots-4411", problem);
+    }
+
+    [Theory]
+    [InlineData("Database:SaveRetryInterval", "00:00:00")]
+    [InlineData("Database:OutcomeSaveWait", "-00:00:01")]
+    public void DatabaseDurations_OutOfRange_Refused(string key, string value)
+    {
+        var error = Assert.Throws<InvalidSettingsException>(() => PortalLinkWorkerHost.BuildWorker([.. ValidArguments, $"--{key}={value}"]));
+        Assert.StartsWith($"{key} must be between", Assert.Single(error.Problems));
+    }
+
+    [Fact]
     public void AttemptTimeoutLongerThanTotalTimeout_Refused()
     {
         var error = Assert.Throws<InvalidSettingsException>(() =>

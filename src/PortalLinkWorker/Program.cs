@@ -6,7 +6,7 @@ using Serilog;
 Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
 try
 {
-    return await WorkerCommands.RunAsync(args);
+    return await PortalLinkCommandLine.RunAsync(args);
 }
 catch (Exception e) when (e is not OperationCanceledException)
 {

@@ -24,7 +24,7 @@ public sealed class CampaignOptions
     /// <summary>Largest <c>StartPortalLinkCampaign</c> body accepted, in bytes, checked before it is read. Default
     /// 8,388,608 (8 MiB): 10,000 ids of up to about 800 bytes each. A start is handled one at a time (prefetch 1), so this
     /// is also about what one start holds in memory. A larger one goes to the <c>_error</c> queue with the reason.</summary>
-    [Range(64 * 1024, Hosting.ConsumerOptions.MaxMessageSizeLimit)]
+    [Range(64 * 1024, Links.ConsumerOptions.MaxMessageSizeLimit)]
     public int MaxMessageSize { get; set; } = DefaultMaxMessageSize;
 
     public const int DefaultMaxMessageSize = 8 * 1024 * 1024;

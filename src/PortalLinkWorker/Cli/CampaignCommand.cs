@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.CommandLine;
 using MassTransit;
 using Npgsql;
 using PortalLinkWorker.Campaigns;
@@ -18,31 +18,73 @@ public static class CampaignCommand
     private const int ExitOk = 0;
     private const int ExitFailed = 1;
     private const int ExitNotFound = 3;
-    private const int ExitUsage = 64;
     private const int ExitBadData = 65;
     private const int ExitNoInput = 66;
 
-    /// <summary>How often --wait redraws the bar on a terminal, and writes a line when the output is not a terminal.</summary>
-    private static readonly TimeSpan TerminalRefresh = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan LogRefresh = TimeSpan.FromSeconds(10);
+    /// <summary>Runs <c>campaign …</c> with these arguments (the verb first), its report to <paramref name="output"/>.</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter? output = null, CancellationToken cancellationToken = default) =>
+        PortalLinkCommandLine.RunAsync(["campaign", .. args], output, cancellationToken);
 
-    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, CancellationToken cancellationToken = default)
+    public static Command Create(CommandContext context)
     {
-        output ??= Console.Out;
-        var (options, error) = CampaignCommandOptions.Parse(args);
-        if (error is not null)
+        var command = new Command("campaign", "start a campaign from a CSV file, follow it, retry its failed items");
+        command.Subcommands.Add(CreateStart(context));
+        command.Subcommands.Add(CreateFollowUp(context, "status", """
+            counts by state, rate and time left; --wait follows it to the end (exit 0 all generated, 1 some failed)
+            """, StatusAsync));
+        command.Subcommands.Add(CreateFollowUp(context, "retry-failed", "enqueue the failed items again with new RequestIds", RetryFailedAsync));
+        return command;
+    }
+
+    private static Command CreateStart(CommandContext context)
+    {
+        var file = new Option<string>("--file") { Description = "the CSV: a header row with customer_id; optional expires_in, frame_ancestors", HelpName = "customers.csv", Required = true };
+        var name = new Option<string?>("--name")
         {
-            await Console.Error.WriteLineAsync($"{error}\n\n{WorkerCommands.Usage}");
-            return ExitUsage;
-        }
+            Description = "the campaign's name (default: the file's name)",
+            HelpName = "name",
+            CustomParser = result =>
+            {
+                var value = result.Tokens.Count == 1 ? result.Tokens[0].Value : null;
+                if (Links.PortalLinkRequestValidator.ValidateCampaignName(value) is { } problem)
+                    result.AddError($"--name: {problem}");
+                return value;
+            },
+        };
+        var expiresIn = CommandLineOptions.ExpiresIn();
+        var frameAncestors = CommandLineOptions.FrameAncestors(validate: true);
+        var campaignId = CommandLineOptions.CampaignId("the campaign's id, to re-run an interrupted start (default: a new one)");
+        var wait = CommandLineOptions.Wait("show progress until the campaign completes (exit 0 all generated, 1 some failed)");
+        var command = new Command("start", """
+            check every row of the CSV, then record and enqueue the campaign on generate-portal-link-bulk; re-run with the
+            same --campaign-id after an interruption
+            """) { file, name, expiresIn, frameAncestors, campaignId, wait };
+        command.SetAction((result, cancellationToken) => RunGuardedAsync(() => StartAsync(new CampaignArguments(result.GetRequiredValue(file),
+            result.GetValue(name), result.GetValue(expiresIn), result.GetValue(frameAncestors) is { Length: > 0 } hosts ? hosts : null,
+            result.GetValue(campaignId), result.GetValue(wait), context.Settings), context.Output, cancellationToken)));
+        return command;
+    }
+
+    private static Command CreateFollowUp(CommandContext context, string verb, string description,
+        Func<CampaignArguments, TextWriter, CancellationToken, Task<int>> run)
+    {
+        var campaignId = CommandLineOptions.CampaignIdArgument(verb);
+        var wait = CommandLineOptions.Wait("follow the campaign until it completes (exit 0 all generated, 1 some failed)");
+        var command = new Command(verb, description) { campaignId, wait };
+        command.SetAction((result, cancellationToken) => RunGuardedAsync(() => run(new CampaignArguments(null, null, null, null,
+            result.GetValue(campaignId), result.GetValue(wait), context.Settings), context.Output, cancellationToken)));
+        return command;
+    }
+
+    /// <summary>What one <c>campaign</c> verb was given.</summary>
+    private sealed record CampaignArguments(string? File, string? Name, int? ExpiresIn, string? FrameAncestors, Guid? CampaignId,
+        bool Wait, string[] Settings);
+
+    private static async Task<int> RunGuardedAsync(Func<Task<int>> run)
+    {
         try
         {
-            return options.Verb switch
-            {
-                "start" => await StartAsync(options, output, cancellationToken),
-                "status" => await StatusAsync(options, output, cancellationToken),
-                _ => await RetryFailedAsync(options, output, cancellationToken),
-            };
+            return await run();
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
         {
@@ -51,7 +93,7 @@ public static class CampaignCommand
         }
     }
 
-    private static async Task<int> StartAsync(CampaignCommandOptions options, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> StartAsync(CampaignArguments options, TextWriter output, CancellationToken cancellationToken)
     {
         if (!File.Exists(options.File))
         {
@@ -60,6 +102,12 @@ public static class CampaignCommand
         }
         using var host = BuildHost(options.Settings);
         var maxExpiresIn = host.Services.GetRequiredService<IConfiguration>().GetValue("Upflow:MaxExpiresIn", new UpflowOptions().MaxExpiresIn);
+        // The worker's rule for a request's ExpiresIn, with the worker's setting: a campaign it would fail whole is refused here.
+        if (Links.PortalLinkRequestValidator.ValidateExpiresIn(options.ExpiresIn, maxExpiresIn) is { } expiresInProblem)
+        {
+            await Console.Error.WriteLineAsync($"--expires-in: {expiresInProblem}");
+            return PortalLinkCommandLine.ExitUsage;
+        }
 
         // First pass: every row checked, every bad one reported, nothing recorded yet.
         var (customers, bad) = (0, 0);
@@ -116,7 +164,7 @@ public static class CampaignCommand
         return options.Wait ? await WaitAsync(host, campaign.CampaignId, output, cancellationToken) : ExitOk;
     }
 
-    private static async Task<int> StatusAsync(CampaignCommandOptions options, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> StatusAsync(CampaignArguments options, TextWriter output, CancellationToken cancellationToken)
     {
         using var host = BuildHost(options.Settings);
         if (options.Wait)
@@ -127,11 +175,11 @@ public static class CampaignCommand
             await Console.Error.WriteLineAsync($"No campaign {options.CampaignId}.");
             return ExitNotFound;
         }
-        await output.WriteLineAsync(CampaignProgressDisplay.Block(progress));
+        await CampaignProgressDisplay.ShowAsync(progress, output);
         return ExitOk;
     }
 
-    private static async Task<int> RetryFailedAsync(CampaignCommandOptions options, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RetryFailedAsync(CampaignArguments options, TextWriter output, CancellationToken cancellationToken)
     {
         using var host = BuildHost(options.Settings);
         var campaignId = options.CampaignId!.Value;
@@ -162,30 +210,13 @@ public static class CampaignCommand
     /// <summary>Shows the campaign until its run completes: exit 0 when nothing failed, 1 otherwise.</summary>
     private static async Task<int> WaitAsync(IHost host, Guid campaignId, TextWriter output, CancellationToken cancellationToken)
     {
-        var terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-        var refresh = terminal ? TerminalRefresh : LogRefresh;
-        while (true)
+        var progress = await CampaignProgressDisplay.FollowAsync(token => ProgressAsync(host, campaignId, token), output, cancellationToken);
+        if (progress is null)
         {
-            var progress = await ProgressAsync(host, campaignId, cancellationToken);
-            if (progress is null)
-            {
-                await Console.Error.WriteLineAsync($"No campaign {campaignId}.");
-                return ExitNotFound;
-            }
-            var line = CampaignProgressDisplay.Line(progress, terminal);
-            if (terminal)
-                await output.WriteAsync($"\r{line}\u001b[K");
-            else
-                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"[{DateTimeOffset.Now:HH:mm:ss}] {line}"));
-            if (progress.IsCompleted)
-            {
-                if (terminal)
-                    await output.WriteLineAsync();
-                await output.WriteLineAsync(CampaignProgressDisplay.Block(progress));
-                return progress.Failed == 0 ? ExitOk : ExitFailed;
-            }
-            await Task.Delay(refresh, cancellationToken);
+            await Console.Error.WriteLineAsync($"No campaign {campaignId}.");
+            return ExitNotFound;
         }
+        return progress.Failed == 0 ? ExitOk : ExitFailed;
     }
 
     private static async Task<CampaignProgress?> ProgressAsync(IHost host, Guid campaignId, CancellationToken cancellationToken)

@@ -1,3 +1,5 @@
+using System.CommandLine;
+
 namespace PortalLinkWorker.Cli;
 
 /// <summary><c>PortalLinkWorker healthcheck [--url …]</c>: asks the running worker's <c>/health/ready</c>, for container
@@ -6,15 +8,29 @@ public static class HealthcheckCommand
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Create(CommandContext context)
     {
-        var url = args.Length >= 2 && args[0] == "--url" ? args[1] : DefaultUrl();
+        var url = new Option<string>("--url")
+        {
+            Description = "the readiness URL (default: the worker's own address from ASPNETCORE_URLS / Urls / ASPNETCORE_HTTP_PORTS, port 8080)",
+            HelpName = "url",
+        };
+        var command = new Command("healthcheck", """
+            GET the running worker's /health/ready (default http://127.0.0.1:8080); exit 0 when ready, 1 otherwise
+            (for container health checks)
+            """) { url };
+        command.SetAction((result, _) => RunAsync(result.GetValue(url) ?? DefaultUrl(), context.Output));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string url, TextWriter output)
+    {
         using var http = new HttpClient { Timeout = Timeout };
         try
         {
             using var response = await http.GetAsync(url);
             var body = await response.Content.ReadAsStringAsync();
-            Console.WriteLine($"{(int)response.StatusCode} {body}");
+            await output.WriteLineAsync($"{(int)response.StatusCode} {body}");
             return response.IsSuccessStatusCode ? 0 : 1;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or UriFormatException or InvalidOperationException)

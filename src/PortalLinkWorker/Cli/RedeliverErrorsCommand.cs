@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.CommandLine;
 using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Links;
 using RabbitMQ.Client;
@@ -12,36 +12,35 @@ namespace PortalLinkWorker.Cli;
 /// and duplicates are harmless (RequestId).</summary>
 public static class RedeliverErrorsCommand
 {
-    private const int ExitUsage = 64;
-
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Create(CommandContext context)
     {
-        var max = int.MaxValue;
-        var queue = GeneratePortalLinkConsumerDefinition.QueueName;
-        var settings = new List<string>();
-        for (var i = 0; i < args.Length; i++)
+        var bulk = new Option<bool>("--bulk") { Description = "generate-portal-link-bulk_error (campaign items) instead" };
+        var max = new Option<int>("--max")
         {
-            if (args[i] == "--bulk")
-                queue = GeneratePortalLinkBulkConsumerDefinition.QueueName;
-            else if (args[i] == "--max" && i + 1 < args.Length && int.TryParse(args[++i], NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit > 0)
-                max = limit;
-            else if (args[i].StartsWith("--", StringComparison.Ordinal) && args[i].Contains('='))
-                settings.Add(args[i]);
-            else
-            {
-                await Console.Error.WriteLineAsync($"Unexpected argument '{args[i]}'.\n\n{WorkerCommands.Usage}");
-                return ExitUsage;
-            }
-        }
+            Description = "move at most this many messages (default: all)",
+            HelpName = "n",
+            CustomParser = result => CommandLineOptions.ParsePositive(result, "--max takes a positive number.") ?? 0,
+            DefaultValueFactory = _ => int.MaxValue,
+        };
+        var command = new Command("redeliver-errors", """
+            move messages from generate-portal-link_error back to generate-portal-link for another try (after fixing the
+            cause); --bulk: generate-portal-link-bulk_error (campaign items)
+            """) { bulk, max };
+        command.SetAction((result, cancellationToken) => RunAsync(context, result.GetValue(bulk)
+            ? GeneratePortalLinkBulkConsumerDefinition.QueueName : GeneratePortalLinkConsumerDefinition.QueueName, result.GetValue(max), cancellationToken));
+        return command;
+    }
 
-        var uri = PortalLinkWorkerHost.CreateBuilder(settings.ToArray()).Configuration.GetConnectionString("RabbitMq");
+    private static async Task<int> RunAsync(CommandContext context, string queue, int max, CancellationToken cancellationToken)
+    {
+        var uri = PortalLinkWorkerHost.CreateBuilder(context.Settings).Configuration.GetConnectionString("RabbitMq");
         if (RabbitMqAddress.TryParse(uri ?? "") is null)
         {
             await Console.Error.WriteLineAsync("ConnectionStrings:RabbitMq is missing or not an AMQP URI (environment variable ConnectionStrings__RabbitMq).");
-            return ExitUsage;
+            return PortalLinkCommandLine.ExitUsage;
         }
-        var moved = await MoveAsync(new Uri(uri!), max, CancellationToken.None, queue);
-        Console.WriteLine($"moved {moved} message(s) from {queue}_error to {queue}");
+        var moved = await MoveAsync(new Uri(uri!), max, cancellationToken, queue);
+        await context.Output.WriteLineAsync($"moved {moved} message(s) from {queue}_error to {queue}");
         return 0;
     }
 

@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.CommandLine;
 using MassTransit;
 using PortalLinkContracts;
 using PortalLinkWorker.Hosting;
@@ -13,24 +13,48 @@ public static class RequestCommand
     private const int ExitGenerated = 0;
     private const int ExitFailed = 1;
     private const int ExitTimedOut = 2;
-    private const int ExitUsage = 64;
     private static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(60);
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Create(CommandContext context)
     {
-        var (request, wait, timeout, settings, error) = Parse(args);
-        if (error is not null)
+        var customerId = new Argument<string>("customerId") { Description = "an Upflow customer UUID, or external:<id>" };
+        var expiresIn = CommandLineOptions.ExpiresIn();
+        // Sent as given, so that the worker's own answer to a bad value (InvalidRequest) can be seen.
+        var frameAncestors = CommandLineOptions.FrameAncestors(validate: false);
+        var requestId = new Option<Guid?>("--request-id")
         {
-            await Console.Error.WriteLineAsync($"{error}\n\n{WorkerCommands.Usage}");
-            return ExitUsage;
-        }
+            Description = "the request's idempotency key (default: a new one)",
+            HelpName = "uuid",
+            CustomParser = result => CommandLineOptions.ParseGuid(result, "--request-id takes a UUID."),
+        };
+        var campaignId = CommandLineOptions.CampaignId("the campaign the request belongs to");
+        var wait = CommandLineOptions.Wait("print the outcome (exit 0 generated, 1 failed, 2 no answer in time)");
+        var timeout = new Option<int>("--timeout")
+        {
+            Description = $"how long --wait waits, in seconds (default {DefaultWait.TotalSeconds:0})",
+            HelpName = "seconds",
+            CustomParser = result => CommandLineOptions.ParsePositive(result, "--timeout takes a positive number of seconds.") ?? 0,
+            DefaultValueFactory = _ => (int)DefaultWait.TotalSeconds,
+        };
+        var command = new Command("request", "publish one GeneratePortalLink; with --wait, print the outcome")
+        {
+            customerId, expiresIn, frameAncestors, requestId, campaignId, wait, timeout,
+        };
+        command.SetAction(result => RunAsync(
+            new GeneratePortalLink(result.GetValue(requestId) ?? Guid.NewGuid(), result.GetRequiredValue(customerId),
+                result.GetValue(expiresIn), result.GetValue(frameAncestors), result.GetValue(campaignId)),
+            result.GetValue(wait), TimeSpan.FromSeconds(result.GetValue(timeout)), context.Settings));
+        return command;
+    }
 
+    private static async Task<int> RunAsync(GeneratePortalLink request, bool wait, TimeSpan timeout, string[] settings)
+    {
         var configuration = PortalLinkWorkerHost.CreateBuilder(settings).Configuration;
         var address = RabbitMqAddress.TryParse(configuration.GetConnectionString("RabbitMq") ?? "");
         if (address is null)
         {
             await Console.Error.WriteLineAsync("ConnectionStrings:RabbitMq is missing or not an AMQP URI (environment variable ConnectionStrings__RabbitMq).");
-            return ExitUsage;
+            return PortalLinkCommandLine.ExitUsage;
         }
 
         var outcome = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -91,72 +115,5 @@ public static class RequestCommand
             default:
                 throw new InvalidOperationException($"Unexpected outcome {outcome.GetType().Name}.");
         }
-    }
-
-    private static (GeneratePortalLink Request, bool Wait, TimeSpan Timeout, string[] Settings, string? Error) Parse(string[] args)
-    {
-        string? customerId = null;
-        int? expiresIn = null;
-        string? frameAncestors = null;
-        Guid requestId = Guid.NewGuid();
-        Guid? campaignId = null;
-        var wait = false;
-        var timeout = DefaultWait;
-        var settings = new List<string>();
-        string? error = null;
-
-        for (var i = 0; i < args.Length && error is null; i++)
-        {
-            string? Value() => i + 1 < args.Length ? args[++i] : null;
-            switch (args[i])
-            {
-                case "--wait":
-                    wait = true;
-                    break;
-                case "--expires-in":
-                    if (int.TryParse(Value(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds))
-                        expiresIn = seconds;
-                    else
-                        error = "--expires-in takes a whole number of seconds.";
-                    break;
-                case "--frame-ancestors":
-                    frameAncestors = Value() ?? "";
-                    break;
-                case "--request-id":
-                    if (Guid.TryParse(Value(), out var id))
-                        requestId = id;
-                    else
-                        error = "--request-id takes a UUID.";
-                    break;
-                case "--campaign-id":
-                    if (Guid.TryParse(Value(), out var campaign))
-                        campaignId = campaign;
-                    else
-                        error = "--campaign-id takes a UUID.";
-                    break;
-                case "--timeout":
-                    if (int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit > 0)
-                        timeout = TimeSpan.FromSeconds(limit);
-                    else
-                        error = "--timeout takes a positive number of seconds.";
-                    break;
-                case var setting when setting.StartsWith("--", StringComparison.Ordinal) && setting.Contains('='):
-                    settings.Add(setting);
-                    break;
-                case var option when option.StartsWith("--", StringComparison.Ordinal):
-                    error = $"Unknown option '{option}'.";
-                    break;
-                default:
-                    if (customerId is null)
-                        customerId = args[i];
-                    else
-                        error = $"Unexpected argument '{args[i]}': one customer id per request.";
-                    break;
-            }
-        }
-        if (error is null && customerId is null)
-            error = "request needs a customer id: an Upflow UUID or external:<id>.";
-        return (new GeneratePortalLink(requestId, customerId ?? "", expiresIn, frameAncestors, campaignId), wait, timeout,
-            settings.ToArray(), error);
     }
 }

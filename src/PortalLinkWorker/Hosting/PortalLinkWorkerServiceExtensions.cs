@@ -7,6 +7,7 @@ using PortalLinkWorker.Links;
 using PortalLinkWorker.Persistence;
 using PortalLinkWorker.Upflow;
 using Serilog;
+using Serilog.Events;
 
 namespace PortalLinkWorker.Hosting;
 
@@ -42,8 +43,16 @@ public static class PortalLinkWorkerServiceExtensions
         var json = builder.Configuration.GetSection(LoggingOptions.Section).Get<LoggingOptions>()?.IsJson == true;
         builder.Services.AddSerilog((_, log) =>
         {
-            // The Serilog section still takes Serilog's usual settings (levels, more sinks); the console is ours.
-            log.ReadFrom.Configuration(builder.Configuration)
+            // The levels in code, so that they do not depend on which appsettings.json sits beside the binary; the
+            // Serilog section still takes Serilog's usual settings (levels, overrides, more sinks) over them. The console
+            // is ours.
+            log.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+                .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
+                .MinimumLevel.Override("MassTransit", LogEventLevel.Information)
+                .MinimumLevel.Override("Polly", LogEventLevel.Warning)
+                .ReadFrom.Configuration(builder.Configuration)
                 .Enrich.FromLogContext()
                 .Enrich.With<RequestContextEnricher>();
             if (json)
@@ -54,17 +63,12 @@ public static class PortalLinkWorkerServiceExtensions
         return builder;
     }
 
+    /// <summary>Binds and validates (at start) every section of <see cref="PortalLinkOptionSections.All"/>.</summary>
     public static IServiceCollection AddPortalLinkOptions(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<ConnectionOptions>().BindConfiguration(ConnectionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<UpflowOptions>().BindConfiguration(UpflowOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ConsumerOptions>().BindConfiguration(ConsumerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<LoggingOptions>().BindConfiguration(LoggingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<CampaignOptions>().BindConfiguration(CampaignOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateOnStart();
-        services.AddOptions<OperationsOptions>().BindConfiguration(OperationsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        foreach (var section in PortalLinkOptionSections.All)
+            section.Register(services);
         return services;
     }
 

@@ -1,6 +1,5 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
-using PortalLinkWorker.Hosting;
 
 namespace PortalLinkWorker.Links;
 

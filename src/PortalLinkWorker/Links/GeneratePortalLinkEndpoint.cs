@@ -1,6 +1,5 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
-using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Input;
 
 namespace PortalLinkWorker.Links;

@@ -1,9 +1,9 @@
 using System.Globalization;
-using System.Reflection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Links;
 using PortalLinkWorker.Persistence;
 using PortalLinkWorker.Upflow;
 
@@ -29,8 +29,8 @@ public sealed class ConfigurationCheck(IServiceProvider services, IConfiguration
         output.WriteLine($"  Urls = {configuration["urls"] ?? (configuration["http_ports"] is { } ports ? $"(http ports {ports})" : PortalLinkWorkerHost.DefaultUrls)}");
         output.WriteLine($"  OTEL_EXPORTER_OTLP_ENDPOINT = {SecretMask.Uri(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])}");
         var problems = new List<string>();
-        foreach (var (section, type) in SettingsValidation.Sections)
-            problems.AddRange(PrintAndValidate(section, type));
+        foreach (var section in PortalLinkOptionSections.All)
+            problems.AddRange(PrintAndValidate(section));
 
         output.WriteLine();
         if (problems.Count > 0)
@@ -56,26 +56,13 @@ public sealed class ConfigurationCheck(IServiceProvider services, IConfiguration
     }
 
     /// <summary>Prints one section (as far as it binds) and returns its problems.</summary>
-    private IReadOnlyList<string> PrintAndValidate(string section, Type type)
+    private IReadOnlyList<string> PrintAndValidate(OptionSection section)
     {
-        var (value, problems) = SettingsValidation.Validate(services, section, type);
-        value ??= Unvalidated(section, type);
-        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
-            output.WriteLine($"  {section}:{property.Name} = {Show(property.Name, property.GetValue(value))}");
+        var (value, problems) = section.Read(services, configuration);
+        value ??= section.Unvalidated(configuration);
+        foreach (var setting in section.Settings)
+            output.WriteLine($"  {section.Name}:{setting.Name} = {Show(setting.Name, setting.GetValue(value))}");
         return problems;
-    }
-
-    /// <summary>The section bound without validation, for printing; its defaults when it cannot be bound at all.</summary>
-    private object Unvalidated(string section, Type type)
-    {
-        try
-        {
-            return configuration.GetSection(section).Get(type) ?? Activator.CreateInstance(type)!;
-        }
-        catch (InvalidOperationException)
-        {
-            return Activator.CreateInstance(type)!;
-        }
     }
 
     internal static string Show(string name, object? value) => (name, value) switch

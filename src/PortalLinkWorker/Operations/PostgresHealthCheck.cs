@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Operations;
 

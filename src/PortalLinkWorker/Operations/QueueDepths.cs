@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Persistence;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 

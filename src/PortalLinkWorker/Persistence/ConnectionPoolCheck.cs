@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Links;
 
 namespace PortalLinkWorker.Persistence;
 

@@ -22,8 +22,10 @@ public sealed class DatabaseOptions
 
     /// <summary>How long an answer Upflow gave is kept in memory while PostgreSQL is unavailable, before the message goes
     /// back to the queue (and Upflow is asked again on its redelivery). Default 30 s: a database restart or fail-over.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan OutcomeSaveWait { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How often a kept answer is tried again while PostgreSQL is unavailable. Default 1 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan SaveRetryInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -2,8 +2,9 @@ using System.ComponentModel.DataAnnotations;
 
 namespace PortalLinkWorker.Upflow;
 
-/// <summary>Settings of the <c>Upflow</c> section: where Upflow is, the credentials, the rate budget and the retry bounds.</summary>
-public sealed class UpflowOptions : IValidatableObject
+/// <summary>Settings of the <c>Upflow</c> section: where Upflow is, the credentials, the rate budget and the retry bounds.
+/// Ranges are checked by the attributes, the rest by <see cref="UpflowOptionsRules"/>.</summary>
+public sealed class UpflowOptions
 {
     public const string Section = "Upflow";
 
@@ -178,16 +179,4 @@ public sealed class UpflowOptions : IValidatableObject
     /// <see cref="UrlField"/> or <see cref="PortalHosts"/>, or Upflow's) is an operator's, which no retry hurries.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan UnreadableAnswerProbeInterval { get; set; } = TimeSpan.FromSeconds(60);
-
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (!BaseUrl.IsAbsoluteUri || BaseUrl.Scheme is not ("https" or "http") || BaseUrl.Query.Length > 0 || BaseUrl.Fragment.Length > 0)
-            yield return new ValidationResult(
-                $"Upflow:BaseUrl must be an absolute http(s) URL without query or fragment, such as {ProductionBaseUrl} (environment variable Upflow__BaseUrl).",
-                [nameof(BaseUrl)]);
-        if (!PortalUrlPolicy.TryParse(PortalHosts, out _))
-            yield return new ValidationResult(
-                $"Upflow:PortalHosts must be a comma-separated list of host names, each one optionally starting with '*.' for its subdomains (at least two labels after it), such as {DefaultPortalHosts} (environment variable Upflow__PortalHosts).",
-                [nameof(PortalHosts)]);
-    }
 }

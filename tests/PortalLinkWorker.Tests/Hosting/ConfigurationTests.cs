@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Tests.Hosting;
 
@@ -91,5 +92,83 @@ public sealed class ConfigurationTests
         var effective = new Npgsql.NpgsqlConnectionStringBuilder(PortalLinkWorkerServiceExtensions.WithPreparedStatements(connectionString));
         Assert.Equal(expected, effective.MaxAutoPrepare);
         Assert.Equal("db", effective.Host);
+    }
+
+    private static readonly string[] ValidArguments =
+    [
+        "--ConnectionStrings:Postgres=Host=127.0.0.1;Port=1;Database=x;Username=u",
+        "--ConnectionStrings:RabbitMq=amqp://u:p@127.0.0.1:1/",
+        "--Upflow:ApiKey=k",
+        "--Upflow:ApiSecret=s",
+    ];
+
+    [Fact]
+    public async Task ValidSettings_WorkerBuilds()
+    {
+        await using var app = PortalLinkWorkerHost.BuildWorker(ValidArguments);
+        Assert.Equal(1_000, app.Services.GetRequiredService<IOptions<PortalLinkWorker.Campaigns.CampaignOptions>>().Value.BatchSize);
+    }
+
+    [Theory]
+    [InlineData("--Campaigns:BatchSize=0", "Campaigns:BatchSize must be between 1 and 100000 (environment variable Campaigns__BatchSize).")]
+    [InlineData("--Campaigns:MaxCustomerIdsPerMessage=9999", "Campaigns:MaxCustomerIdsPerMessage must be between 10000 and 1000000 (environment variable Campaigns__MaxCustomerIdsPerMessage).")]
+    [InlineData("--Campaigns:CompletionSweepInterval=soon-9d2", "Campaigns:CompletionSweepInterval is not a valid duration (hh:mm:ss) (environment variable Campaigns__CompletionSweepInterval; the value is not shown).")]
+    [InlineData("--Campaigns:CompletionSweepGrace=-00:00:01", "Campaigns:CompletionSweepGrace must be between 00:00:00 and 01:00:00 (environment variable Campaigns__CompletionSweepGrace).")]
+    public void BadCampaignSetting_WorkerRefusesToStart_NamingTheSettingNotItsValue(string argument, string problem)
+    {
+        var error = Assert.Throws<InvalidSettingsException>(() => PortalLinkWorkerHost.BuildWorker([.. ValidArguments, argument]));
+        Assert.Equal([problem], error.Problems);
+        Assert.DoesNotContain("soon-9d2", error.Message);
+    }
+
+    [Fact]
+    public async Task BadCampaignSetting_HostStartItself_Refuses()
+    {
+        // The second line of defence: a host built without the check up front still validates every section on start.
+        var builder = PortalLinkWorkerHost.CreateBuilder([.. ValidArguments, "--Campaigns:BatchSize=0"]);
+        builder.Services.AddPortalLinkOptions();
+        using var host = builder.Build();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+        Assert.Equal(["Campaigns:BatchSize must be between 1 and 100000 (environment variable Campaigns__BatchSize)."], SettingsValidation.Describe(error));
+    }
+
+    [Fact]
+    public void BinderFailureInACommand_DescribedWithoutTheValue()
+    {
+        // A command binds a section without the check up front: the binder throws at the first value of the wrong type.
+        var error = Assert.ThrowsAny<Exception>(() =>
+            Services(("Campaigns:BatchSize", "lots-4411")).GetRequiredService<IOptions<PortalLinkWorker.Campaigns.CampaignOptions>>().Value);
+        var problem = Assert.Single(SettingsValidation.Describe(error) ?? []);
+        Assert.Contains("check-config", problem);
+        Assert.DoesNotContain("lots-4411", problem);
+    }
+
+    [Theory]
+    [InlineData("Database:SaveRetryInterval", "00:00:00")]
+    [InlineData("Database:OutcomeSaveWait", "-00:00:01")]
+    public void DatabaseDurations_OutOfRange_Refused(string key, string value)
+    {
+        var error = Assert.Throws<InvalidSettingsException>(() => PortalLinkWorkerHost.BuildWorker([.. ValidArguments, $"--{key}={value}"]));
+        Assert.StartsWith($"{key} must be between", Assert.Single(error.Problems));
+    }
+
+    [Fact]
+    public void AttemptTimeoutLongerThanTotalTimeout_Refused()
+    {
+        var error = Assert.Throws<InvalidSettingsException>(() =>
+            PortalLinkWorkerHost.BuildWorker([.. ValidArguments, "--Upflow:AttemptTimeout=00:02:00", "--Upflow:TotalTimeout=00:01:00"]));
+        Assert.Equal(["Upflow:AttemptTimeout must not be longer than Upflow:TotalTimeout (environment variables Upflow__AttemptTimeout, Upflow__TotalTimeout)."], error.Problems);
+    }
+
+    [Fact]
+    public void EveryOptionsClass_IsInTheRegistry_Once()
+    {
+        // An options class left out of the registry is neither bound, nor checked at start, nor shown by check-config.
+        var optionsTypes = typeof(PortalLinkWorkerHost).Assembly.GetTypes()
+            .Where(t => t.Name.EndsWith("Options", StringComparison.Ordinal) && t.GetField("Section") is { IsLiteral: true })
+            .OrderBy(t => t.FullName).ToList();
+        Assert.NotEmpty(optionsTypes);
+        Assert.Equal(optionsTypes, PortalLinkOptionSections.All.Select(s => s.Type).OrderBy(t => t.FullName));
+        Assert.All(PortalLinkOptionSections.All, s => Assert.Equal(s.Type.GetField("Section")!.GetValue(null), s.Name));
     }
 }

@@ -1,6 +1,8 @@
 using System.Text;
+using MassTransit;
 using PortalLinkContracts;
 using PortalLinkWorker.Campaigns;
+using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Input;
 
 namespace PortalLinkWorker.Tests.Integration;
@@ -50,6 +52,42 @@ public sealed class CampaignBadInputTests(WorkerFixture fixture)
         Assert.Null(await fixture.ScalarAsync("SELECT name FROM portal_link_campaigns WHERE campaign_id = @c", ("c", campaignId)));
         Assert.Empty(fixture.CompletionsOf(campaignId));
         Assert.Equal(callsBefore + 1, (await fixture.CallsAsync()).Count);
+    }
+
+    [Fact]
+    public async Task StartWithoutCampaignId_PublisherSeesTheFault_WithTheReason_ErrorQueueKeepsIt()
+    {
+        // A publisher's own bus: the fault of a start it published comes back to whoever subscribes to Fault<T>.
+        var faults = new TaskCompletionSource<Fault<StartPortalLinkCampaign>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var marker = $"no id {Guid.NewGuid():N}";
+        var publisher = Bus.Factory.CreateUsingRabbitMq(rabbit =>
+        {
+            RabbitMqAddress.TryParse(fixture.RabbitMq)!.ApplyTo(rabbit);
+            rabbit.ReceiveEndpoint(new TemporaryEndpointDefinition(), endpoint => endpoint.Handler<Fault<StartPortalLinkCampaign>>(c =>
+            {
+                if (c.Message.Message.Name == marker)
+                    faults.TrySetResult(c.Message);
+                return Task.CompletedTask;
+            }));
+        });
+        await publisher.StartAsync();
+        try
+        {
+            var errorsBefore = await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_error");
+
+            await publisher.Publish(new StartPortalLinkCampaign(Guid.Empty, marker, ["external:1"]));
+
+            var fault = await faults.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Contains("CampaignId is missing", Assert.Single(fault.Exceptions).Message);
+            Assert.Equal(nameof(CampaignRefusedException), fault.Exceptions[0].ExceptionType.Split('.')[^1]);
+            // Refused at once: no retry can give it an id.
+            await Eventually.TrueAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_error") == errorsBefore + 1);
+            Assert.Null(await fixture.ScalarAsync("SELECT campaign_id FROM portal_link_campaigns WHERE name = @n", ("n", marker)));
+        }
+        finally
+        {
+            await publisher.StopAsync();
+        }
     }
 
     [Theory]

@@ -37,6 +37,18 @@ public sealed class OperationsCommandTests(WorkerFixture fixture)
     }
 
     [Fact]
+    public async Task CheckConfig_BadCampaignSetting_NamedNotShown_Exit2()
+    {
+        var settings = new Dictionary<string, string>(fixture.WorkerSettings) { ["Campaigns:CompletionSweepInterval"] = "later-7731" };
+
+        var (exitCode, output) = await WorkerProcess.RunCommandAsync(settings, "check-config", "--no-connect");
+
+        Assert.True(exitCode == 2, output);
+        Assert.Contains("✗ Campaigns:CompletionSweepInterval is not a valid duration", output);
+        Assert.DoesNotContain("later-7731", output);
+    }
+
+    [Fact]
     public async Task Healthcheck_Command_ReadyWorker_Exit0_NothingListening_Exit1()
     {
         var ready = new Uri(fixture.WorkerUrl, "/health/ready").ToString();

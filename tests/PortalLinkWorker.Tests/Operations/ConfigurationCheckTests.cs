@@ -50,6 +50,29 @@ public sealed class ConfigurationCheckTests
     }
 
     [Fact]
+    public async Task BadCampaignSettings_Reported_NeverTheValue_Exit2()
+    {
+        var (check, output) = Check([.. Valid, ("Campaigns:BatchSize", "0"), ("Campaigns:CompletionSweepInterval", Secret)]);
+
+        Assert.Equal(ConfigurationCheck.InvalidSettings, await check.RunAsync(connect: false, CancellationToken.None));
+        var text = output.ToString();
+        Assert.Contains("Invalid settings (2):", text);
+        Assert.Contains("✗ Campaigns:CompletionSweepInterval is not a valid duration", text);
+        Assert.Contains("✗ Campaigns:BatchSize must be between 1 and 100000", text);
+        Assert.DoesNotContain(Secret, text);
+
+        (check, output) = Check([.. Valid, ("Campaigns:BatchSize", "0"), ("Campaigns:MaxMessageSize", "1024")]);
+        Assert.Equal(ConfigurationCheck.InvalidSettings, await check.RunAsync(connect: false, CancellationToken.None));
+        text = output.ToString();
+        Assert.Contains("Invalid settings (2):", text);
+        Assert.Contains("✗ Campaigns:BatchSize must be between 1 and 100000 (environment variable Campaigns__BatchSize).", text);
+        Assert.Contains("✗ Campaigns:MaxMessageSize must be between 65536 and 16777216 (environment variable Campaigns__MaxMessageSize).", text);
+        // The section is printed with the rest, defaults included.
+        Assert.Contains("Campaigns:BatchSize = 0", text);
+        Assert.Contains("Campaigns:CompletionSweepGrace = 00:00:10", text);
+    }
+
+    [Fact]
     public async Task MoreMessagesAtOnceThanPooledConnections_Warned_StillValid()
     {
         var (check, output) = Check([.. Valid, ("Consumer:ConcurrentMessageLimit", "128")]);
@@ -102,5 +125,6 @@ public sealed class ConfigurationCheckTests
         Assert.Contains(error.Problems, p => p.StartsWith("Consumer:PrefetchCount", StringComparison.Ordinal));
         Assert.Contains(error.Problems, p => p.StartsWith("Upflow:ApiKey is missing", StringComparison.Ordinal));
         Assert.Contains(error.Problems, p => p.StartsWith("Upflow:ApiSecret is missing", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.StartsWith("ConnectionStrings:Postgres is missing", StringComparison.Ordinal));
     }
 }

@@ -1,4 +1,4 @@
-using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Links;
 using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Tests.Persistence;

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace PortalLinkWorker.Hosting;
+namespace PortalLinkWorker.Links;
 
 /// <summary>Settings of the <c>Consumer</c> section: how many messages the worker handles at once.</summary>
 public sealed class ConsumerOptions

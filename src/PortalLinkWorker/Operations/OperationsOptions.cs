@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace PortalLinkWorker.Hosting;
+namespace PortalLinkWorker.Operations;
 
 /// <summary>Settings of the <c>Operations</c> section: who may read the status page.</summary>
 public sealed class OperationsOptions

@@ -12,7 +12,9 @@ namespace PortalLinkWorker.Operations;
 /// <summary>
 /// What <c>check-config</c> does: prints the effective settings (defaults included, secrets masked), validates them as
 /// the worker does at start (one line per bad setting, naming it, never its value), then tests RabbitMQ, PostgreSQL and
-/// Upflow (a probe for a customer nobody has: 404 means reachable and the key pair accepted).
+/// Upflow (a GET of the base URL: reachable, and a 401/403 there proves the key pair wrong; no link is asked for).
+/// With <c>--upflow-call &lt;customerId&gt;</c> it then makes one real call (<see cref="UpflowContractCheck.CallAsync"/>)
+/// and prints what came back.
 /// </summary>
 public sealed class ConfigurationCheck(IServiceProvider services, IConfiguration configuration, TextWriter output)
 {
@@ -23,7 +25,8 @@ public sealed class ConfigurationCheck(IServiceProvider services, IConfiguration
     /// <summary>Each connectivity test gives up after this.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
-    public async Task<int> RunAsync(bool connect, CancellationToken cancellationToken)
+    /// <summary>Runs the check; with <paramref name="call"/>, one real Upflow call after the connectivity tests.</summary>
+    public async Task<int> RunAsync(bool connect, CancellationToken cancellationToken, UpflowCall? call = null)
     {
         output.WriteLine("Effective settings (secrets masked):");
         output.WriteLine($"  Urls = {configuration["urls"] ?? (configuration["http_ports"] is { } ports ? $"(http ports {ports})" : PortalLinkWorkerHost.DefaultUrls)}");
@@ -52,6 +55,8 @@ public sealed class ConfigurationCheck(IServiceProvider services, IConfiguration
         var ok = await TestAsync("RabbitMQ", RabbitMqAsync, cancellationToken);
         ok &= await TestAsync("PostgreSQL", PostgresAsync, cancellationToken);
         ok &= await TestAsync("Upflow", UpflowAsync, cancellationToken);
+        if (call is not null)
+            ok &= await CallUpflowAsync(call.BaseUrl, call.CustomerId, call.ExpiresIn, cancellationToken);
         return ok ? Ok : ServiceFailed;
     }
 
@@ -122,14 +127,39 @@ public sealed class ConfigurationCheck(IServiceProvider services, IConfiguration
     private async Task<string> UpflowAsync(CancellationToken cancellationToken)
     {
         var baseUrl = services.GetRequiredService<IOptions<UpflowOptions>>().Value.BaseUrl;
-        return await services.GetRequiredService<UpflowProbe>().ProbeAsync(cancellationToken) switch
+        var (reach, status) = await services.GetRequiredService<UpflowContractCheck>().ReachAsync(cancellationToken);
+        return reach switch
         {
-            UpflowProbe.Answer.Up => $"{baseUrl} answers and accepts the API key pair",
-            UpflowProbe.Answer.CredentialsRejected => throw new InvalidOperationException(
+            UpflowContractCheck.Reach.Answers => $"{baseUrl} answers (HTTP {status} to a GET); the API key pair is proven only by a real call: check-config --upflow-call <customerId>",
+            UpflowContractCheck.Reach.CredentialsRejected => throw new InvalidOperationException(
                 $"{baseUrl} refused the API key pair (401/403): check Upflow:ApiKey and Upflow:ApiSecret"),
-            UpflowProbe.Answer.Redirected => throw new InvalidOperationException(
+            UpflowContractCheck.Reach.Redirected => throw new InvalidOperationException(
                 $"{baseUrl} answered with a redirect (3xx), which the worker never follows: check Upflow:BaseUrl"),
             _ => throw new InvalidOperationException($"{baseUrl} does not answer (timeout, connection error or 5xx)"),
         };
     }
+
+    /// <summary><c>--upflow-call</c>: one real call for <paramref name="customerId"/>, and what came back. Returns
+    /// whether a portal URL was read.</summary>
+    public async Task<bool> CallUpflowAsync(Uri baseUrl, string customerId, int expiresIn, CancellationToken cancellationToken)
+    {
+        output.WriteLine();
+        output.WriteLine($"One real call (Upflow issues a link valid {expiresIn} s; it is shown masked and stored nowhere):");
+        var report = await services.GetRequiredService<UpflowContractCheck>().CallAsync(baseUrl, customerId, expiresIn, cancellationToken);
+        output.WriteLine($"  POST {report.Target}");
+        output.WriteLine($"  status: {(report.Status is { } s ? s.ToString(CultureInfo.InvariantCulture) : "no answer")}; content type: {report.MediaType ?? "none"}");
+        output.WriteLine($"  received: {report.Received}");
+        if (report.Problem is not null)
+        {
+            output.WriteLine($"  ✗ {report.Problem}");
+            return false;
+        }
+        output.WriteLine($"  ✓ portal URL (Upflow:UrlField '{services.GetRequiredService<IOptions<UpflowOptions>>().Value.UrlField}'): {report.MaskedUrl}");
+        output.WriteLine($"  ✓ valid until {report.Expiry!.Value.At:O} ({report.Expiry.Value.Source})");
+        return true;
+    }
 }
+
+/// <summary>What <c>check-config --upflow-call</c> asks: one real call for <paramref name="CustomerId"/> at
+/// <paramref name="BaseUrl"/>, for a link of <paramref name="ExpiresIn"/> seconds.</summary>
+public sealed record UpflowCall(Uri BaseUrl, string CustomerId, int ExpiresIn);

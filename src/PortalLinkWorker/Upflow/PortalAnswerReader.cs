@@ -59,6 +59,15 @@ public static class PortalAnswerReader
         return new Reading.Link(normalised!, ReadExpiry(root));
     }
 
+    /// <summary>What came, for a report: the JSON shape (names and kinds), or the size of a body that is not JSON.</summary>
+    public static string Describe(ReadOnlyMemory<byte> body, string? mediaType)
+    {
+        using var document = mediaType is null || IsJson(mediaType) ? ParseOrNull(body) : null;
+        return document is null ? $"a body of {body.Length} bytes, not JSON"
+            : document.RootElement.ValueKind == JsonValueKind.Object ? Shape(document.RootElement)
+            : $"a JSON {KindOf(document.RootElement.ValueKind)}";
+    }
+
     /// <summary>What a body over the size bound is, unread.</summary>
     public static Reading.Unreadable Oversized(int maxBytes) =>
         new($"a body over {maxBytes / 1024} KB (not read)", "a body too large to read");

@@ -6,7 +6,7 @@ using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Upflow;
 
-/// <summary>Registers <see cref="UpflowClient"/> with its resilience pipeline, the shared rate budget, and the probe.</summary>
+/// <summary>Registers <see cref="UpflowClient"/> with its resilience pipeline, the shared rate budget, and check-config's contract check.</summary>
 public static class UpflowHttpClientRegistration
 {
     public static IServiceCollection AddUpflowClient(this IServiceCollection services)
@@ -21,7 +21,7 @@ public static class UpflowHttpClientRegistration
         services.AddSingleton<UpflowAvailability>();
         services.AddSingleton<UpflowPace>();
         services.AddSingleton<UpflowMetrics>();
-        services.AddSingleton<UpflowProbe>();
+        services.AddSingleton<UpflowContractCheck>();
 
         var upflow = services.AddHttpClient<UpflowClient>(ConfigureUpflow)
             // The default HttpClient loggers would print every request URI; our own log lines say what matters
@@ -36,12 +36,12 @@ public static class UpflowHttpClientRegistration
             });
         // Added after the resilience handler, so inside it: the body is read within the attempt timeout.
         upflow.AddHttpMessageHandler(() => new BoundedAnswerHandler());
-        var probe = services.AddHttpClient(UpflowProbe.ClientName, ConfigureUpflow)
+        var check = services.AddHttpClient(UpflowContractCheck.ClientName, ConfigureUpflow)
             .RemoveAllLoggers()
             .ConfigurePrimaryHttpMessageHandler(UntrustingHandler);
-        probe.AddResilienceHandler("upflow-probe", (pipeline, context) =>
+        check.AddResilienceHandler(UpflowContractCheck.ClientName, (pipeline, context) =>
                 pipeline.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<UpflowOptions>>().Value.AttemptTimeout));
-        probe.AddHttpMessageHandler(() => new BoundedAnswerHandler());
+        check.AddHttpMessageHandler(() => new BoundedAnswerHandler());
         return services;
     }
 

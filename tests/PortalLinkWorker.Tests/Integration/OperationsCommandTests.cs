@@ -18,22 +18,51 @@ public sealed class OperationsCommandTests(WorkerFixture fixture)
         Assert.Contains("✓ RabbitMQ: connected", output);
         Assert.Contains("✓ PostgreSQL: connected", output);
         Assert.Contains("schema up to date", output);
-        Assert.Contains("answers and accepts the API key pair", output);
+        // A GET of the base URL: no link asked for, so the key pair is not claimed to be proven.
+        Assert.Contains("answers (HTTP 404 to a GET); the API key pair is proven only by a real call", output);
         Assert.Contains("Upflow:ApiSecret = ****", output);
         Assert.DoesNotContain(WorkerFixture.ApiSecret, output);
     }
 
     [Fact]
-    public async Task CheckConfig_KeyRefusedByUpflow_SaysSo_Exit1()
+    public async Task CheckConfig_UpflowCall_KeyRefusedByUpflow_SaysSo_Exit1()
     {
         var settings = new Dictionary<string, string>(fixture.WorkerSettings) { ["Upflow:ApiSecret"] = "wrong-secret-5521" };
 
-        var (exitCode, output) = await WorkerProcess.RunCommandAsync(settings, "check-config");
+        var (exitCode, output) = await WorkerProcess.RunCommandAsync(settings, "check-config",
+            "--upflow-call", "external:check-refused-1", "--against", "configured");
 
         Assert.True(exitCode == 1, output);
-        Assert.Contains("✗ Upflow:", output);
-        Assert.Contains("refused the API key pair", output);
+        Assert.Contains("status: 401", output);
+        Assert.Contains("✗ Upflow refused the API key pair (401/403)", output);
         Assert.DoesNotContain("wrong-secret-5521", output);
+    }
+
+    [Fact]
+    public async Task CheckConfig_UpflowCall_OneRealCall_FieldsMaskedUrlExpiry_Exit0()
+    {
+        var customerId = $"external:check-call-{Guid.NewGuid():N}";
+
+        var (exitCode, output) = await WorkerProcess.RunCommandAsync(fixture.WorkerSettings, "check-config",
+            "--upflow-call", customerId, "--against", "configured");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("received: a JSON object with fields url (string)", output);
+        Assert.Contains("✓ portal URL (Upflow:UrlField 'url'): https://", output);
+        Assert.Contains("(computed: call time + expiresIn)", output);
+        // The URL's path is its token: only the scheme and host are shown.
+        Assert.DoesNotMatch(@"https://[^/\s]+/[^…]", output);
+        Assert.Single(await fixture.CallsAsync(customerId));
+    }
+
+    [Fact]
+    public async Task CheckConfig_UpflowCall_WithNoConnect_UsageError()
+    {
+        var (exitCode, output) = await WorkerProcess.RunCommandAsync(fixture.WorkerSettings, "check-config", "--no-connect",
+            "--upflow-call", "external:check-call-2");
+
+        Assert.True(exitCode == 64, output);
+        Assert.Contains("cannot go with --no-connect", output);
     }
 
     [Fact]

@@ -112,22 +112,45 @@ public sealed class HostileAnswerTests
         Assert.Equal($"https://{HostileUpflow.PortalHost}/p/{HostileUpflow.Token}", Assert.IsType<UpflowAnswer.Issued>(result).Url);
     }
 
-    public static TheoryData<Answer, UpflowProbe.Answer> ProbeCases => new()
+    public static TheoryData<Answer, string> CheckCallCases => new()
     {
-        { Answer.Redirect307ToOtherHost, UpflowProbe.Answer.Redirected },
-        { Answer.SlowBody, UpflowProbe.Answer.Down },
-        { Answer.HugeNotFound, UpflowProbe.Answer.Up },
+        { Answer.Redirect307ToOtherHost, "a redirect (3xx)" },
+        { Answer.SlowBody, "no answer" },
+        { Answer.HugeNotFound, "no customer with this id (404)" },
+        { Answer.ForeignHostUrl, "breaks the portal URL policy" },
     };
 
+    [Fact]
+    public async Task CheckCall_GoodAnswer_UrlMasked_ExpiryComputed()
+    {
+        await using var upflow = await HostileUpflow.StartAsync(Answer.GoodUrl);
+        await using var services = Services(upflow, new ConcurrentQueue<string>());
+        var before = DateTimeOffset.UtcNow;
+
+        var report = await services.GetRequiredService<UpflowContractCheck>()
+            .CallAsync(upflow.BaseUrl, "external:hostile-check-2", 600, CancellationToken.None);
+
+        Assert.Null(report.Problem);
+        Assert.Contains("url (string)", report.Received);
+        Assert.StartsWith($"https://{HostileUpflow.PortalHost.ToLowerInvariant()}/…", report.MaskedUrl);
+        Assert.DoesNotContain(HostileUpflow.Token, report.MaskedUrl + report.Received);
+        Assert.InRange(report.Expiry!.Value.At, before.AddSeconds(600), DateTimeOffset.UtcNow.AddSeconds(600));
+        Assert.Equal(1, upflow.UpflowRequests);
+    }
+
+    /// <summary><c>check-config --upflow-call</c>'s one call, read as the worker reads an answer.</summary>
     [Theory]
-    [MemberData(nameof(ProbeCases))]
-    public async Task Probe_HostileAnswer_BoundedAndNoCredentialLeaves(Answer answer, UpflowProbe.Answer expected)
+    [MemberData(nameof(CheckCallCases))]
+    public async Task CheckCall_HostileAnswer_BoundedAndNoCredentialLeaves(Answer answer, string expected)
     {
         await using var upflow = await HostileUpflow.StartAsync(answer);
         await using var services = Services(upflow, new ConcurrentQueue<string>());
 
-        Assert.Equal(expected, await services.GetRequiredService<UpflowProbe>().ProbeAsync(CancellationToken.None));
+        var report = await services.GetRequiredService<UpflowContractCheck>()
+            .CallAsync(upflow.BaseUrl, "external:hostile-check-1", UpflowContractCheck.CallExpiresIn, CancellationToken.None);
 
+        Assert.Contains(expected, (report.Problem ?? "") + " " + report.Received);
+        Assert.Null(report.MaskedUrl);
         Assert.Equal(1, upflow.UpflowRequests);
         Assert.Equal(0, upflow.EvilRequests);
         if (answer is Answer.SlowBody)

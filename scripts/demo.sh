@@ -127,6 +127,10 @@ cmd_start() {
   export Upflow__BaseUrl="$SIM_URL/v1" Upflow__ApiKey="$SIM_KEY" Upflow__ApiSecret="$SIM_SECRET"
   # The simulator's portal links are on this host; the worker refuses links on hosts it does not know.
   export Upflow__PortalHosts="portal.upflow-simulator.invalid"
+  # Portal URLs are stored encrypted: the demo's key is made once and kept beside its database, so its rows stay readable.
+  local url_keys_file="$STATE_DIR/demo-url-keys"
+  [[ -s "$url_keys_file" ]] || (umask 077 && bash "$ROOT/scripts/url-key.sh" >"$url_keys_file")
+  export Database__UrlKeys="${Database__UrlKeys:-$(cat "$url_keys_file")}"
   say "starting worker on $WORKER_URL (log: $WORKER_LOG)"
   : >"$WORKER_LOG"
   spawn "$WORKER_PID" "$WORKER_LOG" env Urls="$WORKER_URL" dotnet "$WORKER_DLL"

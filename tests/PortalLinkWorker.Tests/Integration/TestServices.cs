@@ -1,4 +1,4 @@
-using Npgsql;
+using PortalLinkWorker.TestKit;
 using Testcontainers.PostgreSql;
 using Testcontainers.RabbitMq;
 
@@ -34,14 +34,7 @@ public static class TestServices
     public static async Task<string> CreateDatabaseAsync(string prefix)
     {
         var (postgres, _) = await ServersAsync();
-        var name = $"{prefix}_{Guid.NewGuid():N}"[..40];
-        await using (var admin = new NpgsqlConnection(postgres))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-        return new NpgsqlConnectionStringBuilder(postgres) { Database = name }.ConnectionString;
+        return await new DatabaseFactory(postgres).CreateAsync(prefix);
     }
 
     private static async Task<(string, string)> StartAsync()

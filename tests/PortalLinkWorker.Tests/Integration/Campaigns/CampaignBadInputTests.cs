@@ -3,7 +3,7 @@ using PortalLinkContracts;
 using PortalLinkWorker.Campaigns;
 using PortalLinkWorker.Input;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Campaigns;
 
 /// <summary>Campaign starts a publisher can get wrong: each is refused whole with its reason in the error queue (or, for
 /// an id that is merely invalid, started with that item failed), nothing is left "running", no Upflow call is made for
@@ -32,13 +32,13 @@ public sealed class CampaignBadInputTests(WorkerFixture fixture)
     public async Task BadStart_ErrorQueueWithReason_NothingRecorded_NextStartGoesThrough(string kind, Func<Guid, string> body, string reason)
     {
         var campaignId = Guid.NewGuid();
-        var callsBefore = (await fixture.CallsAsync()).Count;
+        var callsBefore = (await fixture.Simulator.CallsAsync()).Count;
         var errorsBefore = await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_error");
 
         await RawQueue.PublishAsync(fixture.RabbitMq, Queue, Encoding.UTF8.GetBytes(body(campaignId)), Json);
         var sentinel = new StartPortalLinkCampaign(Guid.NewGuid(), "sentinel", [$"external:sentinel-{Guid.NewGuid():N}"]);
-        await fixture.Bus.Publish(sentinel);
-        await fixture.WaitForCompletionsAsync(sentinel.CampaignId);
+        await fixture.Observer.Bus.Publish(sentinel);
+        await fixture.Observer.WaitForCompletionsAsync(sentinel.CampaignId);
 
         await Eventually.TrueAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_error") > errorsBefore);
         var fault = (await RawQueue.PeekHeadersAsync(fixture.RabbitMq, Queue + "_error"))[^1]["MT-Fault-Message"];
@@ -47,9 +47,9 @@ public sealed class CampaignBadInputTests(WorkerFixture fixture)
         Assert.True(shown.Length <= 1_000, kind);
         Assert.Null(UntrustedText.FindUnsafe(shown));
         // Never recorded, so never shown as running.
-        Assert.Null(await fixture.ScalarAsync("SELECT name FROM portal_link_campaigns WHERE campaign_id = @c", ("c", campaignId)));
-        Assert.Empty(fixture.CompletionsOf(campaignId));
-        Assert.Equal(callsBefore + 1, (await fixture.CallsAsync()).Count);
+        Assert.Null(await fixture.Database.ScalarAsync("SELECT name FROM portal_link_campaigns WHERE campaign_id = @c", ("c", campaignId)));
+        Assert.Empty(fixture.Observer.CompletionsOf(campaignId));
+        Assert.Equal(callsBefore + 1, (await fixture.Simulator.CallsAsync()).Count);
     }
 
     [Theory]
@@ -61,10 +61,10 @@ public sealed class CampaignBadInputTests(WorkerFixture fixture)
         var good = $"external:ok-{Guid.NewGuid():N}";
         var start = new StartPortalLinkCampaign(Guid.NewGuid(), "unsafe id", [good, badId]);
 
-        await fixture.Bus.Publish(start);
-        var completed = Assert.Single(await fixture.WaitForCompletionsAsync(start.CampaignId)).Event;
+        await fixture.Observer.Bus.Publish(start);
+        var completed = Assert.Single(await fixture.Observer.WaitForCompletionsAsync(start.CampaignId)).Event;
 
         Assert.Equal((2, 1, 1), (completed.Total, completed.Generated, completed.Failed));
-        Assert.Empty(await fixture.CallsAsync(badId));
+        Assert.Empty(await fixture.Simulator.CallsAsync(badId));
     }
 }

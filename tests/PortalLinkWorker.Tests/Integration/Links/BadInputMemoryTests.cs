@@ -3,7 +3,7 @@ using PortalLinkContracts;
 using PortalLinkWorker.Links;
 using Xunit.Abstractions;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Links;
 
 /// <summary>Issue 15: sixteen 20 MB messages at once took the worker from 232 MB to 1,625 MB. The worker runs as its own
 /// process here (the built DLL, as an operator runs it), so its peak resident memory (VmHWM) is its own.</summary>
@@ -24,30 +24,30 @@ public sealed class BadInputMemoryTests(WorkerFixture fixture, ITestOutputHelper
     [Fact]
     public async Task SixteenTwentyMegabyteMessagesAtOnce_AllAnswered_PeakRssNoMoreThanTheBodiesHeld()
     {
-        await fixture.StopWorkerAsync();
+        await fixture.Worker.StopAsync();
         try
         {
-            await using var worker = WorkerProcess.Start(fixture.WorkerSettings);
+            await using var worker = WorkerProcess.Start(fixture.Worker.Settings);
             var warmUp = new GeneratePortalLink(Guid.NewGuid(), $"external:memory-{Guid.NewGuid():N}");
-            await fixture.Bus.Publish(warmUp);
-            await fixture.OutcomeAsync<PortalLinkGenerated>(warmUp.RequestId);
-            var before = Status(worker.Id, "VmRSS");
+            await fixture.Observer.Bus.Publish(warmUp);
+            await fixture.Observer.OutcomeAsync<PortalLinkGenerated>(warmUp.RequestId);
+            var before = Status(worker.Pid, "VmRSS");
 
             var ids = Enumerable.Range(0, Messages).Select(_ => Guid.NewGuid()).ToList();
             var padding = new string('x', MessageBytes);
             await Task.WhenAll(ids.Select(id => RawQueue.PublishAsync(fixture.RabbitMq, GeneratePortalLinkConsumerDefinition.QueueName,
                 Encoding.UTF8.GetBytes($$"""{"requestId":"{{id}}","customerId":"external:{{padding}}"}"""), "application/json")));
             foreach (var id in ids)
-                Assert.Equal(PortalLinkFailureReason.InvalidRequest, (await fixture.OutcomeAsync<PortalLinkFailed>(id)).Reason);
+                Assert.Equal(PortalLinkFailureReason.InvalidRequest, (await fixture.Observer.OutcomeAsync<PortalLinkFailed>(id)).Reason);
 
-            var peak = Status(worker.Id, "VmHWM");
+            var peak = Status(worker.Pid, "VmHWM");
             output.WriteLine($"worker RSS before {before / 1024 / 1024} MB; peak (VmHWM) with {Messages} × {MessageBytes / 1024 / 1024} MB messages: {peak / 1024 / 1024} MB");
             Console.WriteLine($"[BadInputMemoryTests] worker RSS before {before / 1024 / 1024} MB, peak {peak / 1024 / 1024} MB");
             Assert.True(peak < before + (long)Messages * MessageBytes + MarginBytes, $"peak RSS {peak / 1024 / 1024} MB");
         }
         finally
         {
-            await fixture.StartWorkerAsync();
+            await fixture.Worker.StartAsync();
         }
     }
 

@@ -4,7 +4,7 @@ using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Input;
 using PortalLinkWorker.Links;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Links;
 
 /// <summary>Everything a publisher can get wrong on the wire: each gets a clear answer or lands in the error queue, the
 /// consumer carries on, and Upflow is never called.</summary>
@@ -56,21 +56,21 @@ public sealed class BadInputTests(WorkerFixture fixture)
     public async Task BadMessage_AnsweredOrSetAside_ConsumerCarriesOn_UpflowNeverCalled(string kind, Func<Guid, byte[]> body, string? contentType, Lands lands)
     {
         var requestId = Guid.NewGuid();
-        var callsBefore = (await fixture.CallsAsync()).Count;
+        var callsBefore = (await fixture.Simulator.CallsAsync()).Count;
         var errorsBefore = await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_error");
         var skippedBefore = await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_skipped");
-        var keylessBefore = fixture.OutcomesOf(Guid.Empty).Count;
+        var keylessBefore = fixture.Observer.OutcomesOf(Guid.Empty).Count;
 
         await RawQueue.PublishAsync(fixture.RabbitMq, Queue, body(requestId), contentType);
         // A valid message behind it: the consumer must still be working.
         var sentinel = new GeneratePortalLink(Guid.NewGuid(), $"external:sentinel-{Guid.NewGuid():N}");
-        await fixture.Bus.Publish(sentinel);
-        await fixture.OutcomeAsync<PortalLinkGenerated>(sentinel.RequestId);
+        await fixture.Observer.Bus.Publish(sentinel);
+        await fixture.Observer.OutcomeAsync<PortalLinkGenerated>(sentinel.RequestId);
 
         switch (lands)
         {
             case Lands.FailedEvent:
-                var failed = await fixture.OutcomeAsync<PortalLinkFailed>(requestId);
+                var failed = await fixture.Observer.OutcomeAsync<PortalLinkFailed>(requestId);
                 Assert.Equal(PortalLinkFailureReason.InvalidRequest, failed.Reason);
                 Assert.False(string.IsNullOrWhiteSpace(failed.Message), kind);
                 // A bounded, clean echo: what a subscriber logs or shows cannot be megabytes or forge a line.
@@ -79,12 +79,12 @@ public sealed class BadInputTests(WorkerFixture fixture)
                 Assert.Null(UntrustedText.FindUnsafe(failed.CustomerId));
                 Assert.Null(UntrustedText.FindUnsafe(failed.Message));
                 // Answered once, not after retries: the row (when there is one) is final.
-                if (await fixture.RowAsync(requestId) is { } row)
-                    Assert.Equal("failed", row["status"]);
+                if (await fixture.Database.RowAsync(requestId) is { } row)
+                    Assert.Equal("failed", row.Status);
                 break;
             case Lands.FailedWithoutRequestId:
-                await Eventually.TrueAsync(() => Task.FromResult(fixture.OutcomesOf(Guid.Empty).Count > keylessBefore));
-                Assert.Contains("RequestId", Assert.IsType<PortalLinkFailed>(fixture.OutcomesOf(Guid.Empty)[^1]).Message);
+                await Eventually.TrueAsync(() => Task.FromResult(fixture.Observer.OutcomesOf(Guid.Empty).Count > keylessBefore));
+                Assert.Contains("RequestId", Assert.IsType<PortalLinkFailed>(fixture.Observer.OutcomesOf(Guid.Empty)[^1]).Message);
                 break;
             case Lands.ErrorQueue:
                 await Eventually.TrueAsync(async () => await RawQueue.DepthAsync(fixture.RabbitMq, Queue + "_error") > errorsBefore);
@@ -97,6 +97,6 @@ public sealed class BadInputTests(WorkerFixture fixture)
                 break;
         }
         // Only the sentinel reached Upflow.
-        Assert.Equal(callsBefore + 1, (await fixture.CallsAsync()).Count);
+        Assert.Equal(callsBefore + 1, (await fixture.Simulator.CallsAsync()).Count);
     }
 }

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Npgsql;
 using PortalLinkContracts;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Operations;
 
 /// <summary>
 /// <c>/health/ready</c> flips as RabbitMQ, PostgreSQL or Upflow's acceptance of the key pair break and mend, while
@@ -18,19 +18,19 @@ public sealed class HealthEndpointTests(WorkerFixture fixture)
     public async Task Ready_FlipsWithRabbitMqPostgresAndCredentials_LiveStaysUp()
     {
         // The fixture's worker would compete for the request that trips the credentials pause.
-        await fixture.StopWorkerAsync();
+        await fixture.Worker.StopAsync();
         try
         {
             var rabbitUri = new Uri(fixture.RabbitMq);
-            var postgres = new NpgsqlConnectionStringBuilder(fixture.Database);
+            var postgres = new NpgsqlConnectionStringBuilder(fixture.Database.ConnectionString);
             await using var rabbitProxy = new TcpForwarder(rabbitUri.Host, rabbitUri.Port > 0 ? rabbitUri.Port : 5672);
             await using var postgresProxy = new TcpForwarder(postgres.Host!, postgres.Port);
-            var settings = new Dictionary<string, string>(fixture.WorkerSettings)
+            var settings = new Dictionary<string, string>(fixture.Worker.Settings)
             {
                 ["ConnectionStrings:RabbitMq"] = new UriBuilder(rabbitUri) { Host = "127.0.0.1", Port = rabbitProxy.Port }.Uri.ToString(),
-                ["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(fixture.Database) { Host = "127.0.0.1", Port = postgresProxy.Port }.ConnectionString,
+                ["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(fixture.Database.ConnectionString) { Host = "127.0.0.1", Port = postgresProxy.Port }.ConnectionString,
             };
-            await using var worker = WorkerFixture.BuildWorker(settings);
+            await using var worker = InProcessWorker.Build(settings);
             await worker.StartAsync();
             using var http = new HttpClient { BaseAddress = new Uri(worker.Urls.First()) };
 
@@ -55,11 +55,11 @@ public sealed class HealthEndpointTests(WorkerFixture fixture)
             // on "PostgreSQL unavailable" for Database:OutagePause, which is the case above, not the one below.
             Npgsql.NpgsqlConnection.ClearAllPools();
 
-            await fixture.ConfigureSimulatorAsync(new { ApiKey = "rotated-key" });
+            await fixture.Simulator.ConfigureAsync(new { ApiKey = "rotated-key" });
             try
             {
                 var request = new GeneratePortalLink(Guid.NewGuid(), "external:health-credentials", 600);
-                await fixture.Bus.Publish(request);
+                await fixture.Observer.Bus.Publish(request);
                 ready = await ExpectReadyAsync(http, HttpStatusCode.ServiceUnavailable);
                 Assert.Equal("Unhealthy", ready.Checks["upflow"].Status);
                 Assert.Contains("refused the API key pair", ready.Checks["upflow"].Description);
@@ -67,19 +67,19 @@ public sealed class HealthEndpointTests(WorkerFixture fixture)
                 Assert.DoesNotContain(WorkerFixture.ApiKey, ready.Body);
                 await ExpectLiveAsync(http);
 
-                await fixture.ConfigureSimulatorAsync(new { ApiKey = WorkerFixture.ApiKey });
+                await fixture.Simulator.ConfigureAsync(new { ApiKey = WorkerFixture.ApiKey });
                 await ExpectReadyAsync(http, HttpStatusCode.OK);
-                await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+                await fixture.Observer.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
             }
             finally
             {
-                await fixture.ConfigureSimulatorAsync(new { ApiKey = WorkerFixture.ApiKey });
+                await fixture.Simulator.ConfigureAsync(new { ApiKey = WorkerFixture.ApiKey });
             }
             await worker.StopAsync();
         }
         finally
         {
-            await fixture.StartWorkerAsync();
+            await fixture.Worker.StartAsync();
         }
     }
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using PortalLinkContracts;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Operations;
 
 /// <summary><c>/metrics</c> (Prometheus text) shows the worker's counters moving during a run: scraped before and after.
 /// The built worker runs as a child process, as in production: one host per process (MassTransit keeps its meter for the
@@ -16,21 +16,21 @@ public sealed partial class MetricsEndpointTests(WorkerFixture fixture)
     [InlineData(true)]
     public async Task Scrape_CountersMoveWithARun(bool libraryMetrics)
     {
-        await fixture.StopWorkerAsync();
+        await fixture.Worker.StopAsync();
         try
         {
             await ScrapeAroundARunAsync(libraryMetrics);
         }
         finally
         {
-            await fixture.StartWorkerAsync();
+            await fixture.Worker.StartAsync();
         }
     }
 
     private async Task ScrapeAroundARunAsync(bool libraryMetrics)
     {
         var url = $"http://127.0.0.1:{FreePort()}";
-        var settings = new Dictionary<string, string>(fixture.WorkerSettings) { ["Urls"] = url };
+        var settings = new Dictionary<string, string>(fixture.Worker.Settings) { ["Urls"] = url };
         if (libraryMetrics)
             settings["Telemetry__LibraryMetrics"] = "true";
         await using var worker = WorkerProcess.Start(settings);
@@ -52,9 +52,9 @@ public sealed partial class MetricsEndpointTests(WorkerFixture fixture)
         var generated = Enumerable.Range(0, 4).Select(i => new GeneratePortalLink(Guid.NewGuid(), $"external:metrics-{i}", 600)).ToList();
         var unknown = new GeneratePortalLink(Guid.NewGuid(), "external:unknown-metrics", 600);
         foreach (var request in generated.Append(unknown))
-            await fixture.Bus.Publish(request);
-        await fixture.ExpectGeneratedAsync(generated);
-        await fixture.OutcomeAsync<PortalLinkFailed>(unknown.RequestId);
+            await fixture.Observer.Bus.Publish(request);
+        await fixture.Observer.ExpectGeneratedAsync(generated);
+        await fixture.Observer.OutcomeAsync<PortalLinkFailed>(unknown.RequestId);
 
         // A counter is added to just after the commit, an instant before the event that the test waited for.
         var after = before;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using PortalLinkContracts;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Operations;
 
 /// <summary>The built worker's operator commands and its JSON logs, run as an operator runs them (child processes
 /// configured by environment variables).</summary>
@@ -12,7 +12,7 @@ public sealed class OperationsCommandTests(WorkerFixture fixture)
     [Fact]
     public async Task CheckConfig_RealServices_AllReachable_SecretsMasked_Exit0()
     {
-        var (exitCode, output) = await WorkerProcess.RunCommandAsync(fixture.WorkerSettings, "check-config");
+        var (exitCode, output) = await WorkerProcess.RunCommandAsync(fixture.Worker.Settings, "check-config");
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("✓ RabbitMQ: connected", output);
@@ -26,7 +26,7 @@ public sealed class OperationsCommandTests(WorkerFixture fixture)
     [Fact]
     public async Task CheckConfig_KeyRefusedByUpflow_SaysSo_Exit1()
     {
-        var settings = new Dictionary<string, string>(fixture.WorkerSettings) { ["Upflow:ApiSecret"] = "wrong-secret-5521" };
+        var settings = new Dictionary<string, string>(fixture.Worker.Settings) { ["Upflow:ApiSecret"] = "wrong-secret-5521" };
 
         var (exitCode, output) = await WorkerProcess.RunCommandAsync(settings, "check-config");
 
@@ -39,27 +39,27 @@ public sealed class OperationsCommandTests(WorkerFixture fixture)
     [Fact]
     public async Task Healthcheck_Command_ReadyWorker_Exit0_NothingListening_Exit1()
     {
-        var ready = new Uri(fixture.WorkerUrl, "/health/ready").ToString();
-        var (exitCode, output) = await WorkerProcess.RunCommandAsync(fixture.WorkerSettings, "healthcheck", "--url", ready);
+        var ready = new Uri(fixture.Worker.Url, "/health/ready").ToString();
+        var (exitCode, output) = await WorkerProcess.RunCommandAsync(fixture.Worker.Settings, "healthcheck", "--url", ready);
         Assert.True(exitCode == 0, output);
         Assert.Contains("\"status\":\"Healthy\"", output);
 
-        (exitCode, output) = await WorkerProcess.RunCommandAsync(fixture.WorkerSettings, "healthcheck", "--url", "http://127.0.0.1:1/health/ready");
+        (exitCode, output) = await WorkerProcess.RunCommandAsync(fixture.Worker.Settings, "healthcheck", "--url", "http://127.0.0.1:1/health/ready");
         Assert.True(exitCode == 1, output);
     }
 
     [Fact]
     public async Task JsonLogs_OneObjectPerLine_RequestLinesCarryRequestAndCustomer()
     {
-        var settings = new Dictionary<string, string>(fixture.WorkerSettings) { ["Logging:Format"] = "json" };
-        await fixture.StopWorkerAsync();
+        var settings = new Dictionary<string, string>(fixture.Worker.Settings) { ["Logging:Format"] = "json" };
+        await fixture.Worker.StopAsync();
         try
         {
             await using var worker = WorkerProcess.Start(settings);
             await Eventually.TrueAsync(() => worker.Output.Contains("Bus started", StringComparison.Ordinal) || worker.HasExited);
             var request = new GeneratePortalLink(Guid.NewGuid(), "external:json-logs", 600, CampaignId: Guid.NewGuid());
-            await fixture.Bus.Publish(request);
-            await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+            await fixture.Observer.Bus.Publish(request);
+            await fixture.Observer.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
             await Eventually.TrueAsync(() => worker.Output.Contains(request.RequestId.ToString(), StringComparison.Ordinal));
 
             var lines = worker.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -73,7 +73,7 @@ public sealed class OperationsCommandTests(WorkerFixture fixture)
         }
         finally
         {
-            await fixture.StartWorkerAsync();
+            await fixture.Worker.StartAsync();
         }
     }
 }

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Operations;
 
 /// <summary>The operations endpoint as an attacker's page would meet it: foreign Host names refused (DNS rebinding),
 /// the status page never framed nor sniffed, and with <c>Operations:StatusToken</c> set, the page and its data behind
@@ -15,7 +15,7 @@ public sealed class OperationsSecurityTests(WorkerFixture fixture)
     [Fact]
     public async Task StatusPage_Headers_ForeignHostRefused()
     {
-        using var http = new HttpClient { BaseAddress = fixture.WorkerUrl };
+        using var http = new HttpClient { BaseAddress = fixture.Worker.Url };
 
         using var page = await http.GetAsync("/");
         var csp = string.Join(' ', page.Headers.GetValues("Content-Security-Policy"));
@@ -33,11 +33,11 @@ public sealed class OperationsSecurityTests(WorkerFixture fixture)
     [Fact]
     public async Task StatusToken_PageAndJsonNeedIt_HealthAndMetricsDoNot()
     {
-        await fixture.StopWorkerAsync();
+        await fixture.Worker.StopAsync();
         try
         {
-            await fixture.StartWorkerAsync(new Dictionary<string, string> { ["Operations:StatusToken"] = Token });
-            using var http = new HttpClient { BaseAddress = fixture.WorkerUrl };
+            await fixture.Worker.StartAsync(new Dictionary<string, string> { ["Operations:StatusToken"] = Token });
+            using var http = new HttpClient { BaseAddress = fixture.Worker.Url };
 
             Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/")).StatusCode);
             Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/status.json")).StatusCode);
@@ -50,8 +50,8 @@ public sealed class OperationsSecurityTests(WorkerFixture fixture)
         }
         finally
         {
-            await fixture.StopWorkerAsync();
-            await fixture.StartWorkerAsync();
+            await fixture.Worker.StopAsync();
+            await fixture.Worker.StartAsync();
         }
     }
 }

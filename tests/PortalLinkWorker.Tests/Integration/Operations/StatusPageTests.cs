@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using PortalLinkContracts;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Operations;
 
 /// <summary>The status page at <c>/</c>, rendered by a real headless Chromium against the running worker after a few
 /// requests: its script has filled in live numbers from <c>/status.json</c>. A screenshot is kept under TestResults/.</summary>
@@ -18,19 +18,19 @@ public sealed partial class StatusPageTests(WorkerFixture fixture)
         var generated = Enumerable.Range(0, 3).Select(i => new GeneratePortalLink(Guid.NewGuid(), $"external:status-{i}", 600)).ToList();
         var failing = new GeneratePortalLink(Guid.NewGuid(), "external:unknown-status-page", 600);
         foreach (var request in generated.Append(failing))
-            await fixture.Bus.Publish(request);
-        await fixture.ExpectGeneratedAsync(generated);
-        await fixture.OutcomeAsync<PortalLinkFailed>(failing.RequestId);
+            await fixture.Observer.Bus.Publish(request);
+        await fixture.Observer.ExpectGeneratedAsync(generated);
+        await fixture.Observer.OutcomeAsync<PortalLinkFailed>(failing.RequestId);
         var campaign = new StartPortalLinkCampaign(Guid.NewGuid(), $"Status page {Guid.NewGuid():N}"[..24],
             ["external:status-campaign-1", "external:status-campaign-2", "external:unknown-status-campaign"], 600, null);
-        await fixture.Bus.Publish(campaign);
-        await fixture.WaitForCompletionsAsync(campaign.CampaignId);
+        await fixture.Observer.Bus.Publish(campaign);
+        await fixture.Observer.WaitForCompletionsAsync(campaign.CampaignId);
         // The page's campaigns come from a reading every few seconds.
-        using var http = new HttpClient { BaseAddress = fixture.WorkerUrl };
+        using var http = new HttpClient { BaseAddress = fixture.Worker.Url };
         await Eventually.TrueAsync(async () =>
             (await http.GetStringAsync("/status.json")) is var json && json.Contains(campaign.CampaignId.ToString()) && json.Contains("\"completed\""));
 
-        var page = fixture.WorkerUrl;
+        var page = fixture.Worker.Url;
         var dom = await Chromium.DumpDomAsync(page, PageTime);
 
         Assert.Contains("data-loaded=\"true\"", dom);

@@ -3,7 +3,7 @@ using OpenTelemetry;
 using OpenTelemetry.Trace;
 using PortalLinkContracts;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Operations;
 
 /// <summary>One trace from the publisher's message through the Upflow call to the published event: MassTransit carries
 /// the trace context in the message headers, and the HttpClient call runs inside the consume activity.</summary>
@@ -30,9 +30,9 @@ public sealed class TraceTests(WorkerFixture fixture)
         using (var publisher = Publisher.StartActivity("publish GeneratePortalLink", ActivityKind.Internal)!)
         {
             traceId = publisher.TraceId;
-            await fixture.Bus.Publish(request);
+            await fixture.Observer.Bus.Publish(request);
         }
-        var generated = await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+        var generated = await fixture.Observer.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
 
         List<Activity> Trace()
         {

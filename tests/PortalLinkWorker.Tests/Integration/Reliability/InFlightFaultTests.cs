@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using PortalLinkContracts;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Reliability;
 
 /// <summary>The broker connection or the database connection lost while Upflow is answering: the answer is saved, not
 /// thrown away, so Upflow is asked once. (The database case failed before answers were kept across an outage; the broker
@@ -16,22 +16,22 @@ public sealed class InFlightFaultTests(WorkerFixture fixture) : IAsyncLifetime
     /// <summary>Long enough to break a connection while the call is out, within the fixture's 1-s attempt timeout.</summary>
     private const int UpflowLatencyMs = 700;
 
-    public Task InitializeAsync() => fixture.ConfigureSimulatorAsync(new { latencyMs = UpflowLatencyMs });
+    public Task InitializeAsync() => fixture.Simulator.ConfigureAsync(new { latencyMs = UpflowLatencyMs });
 
-    public Task DisposeAsync() => fixture.ConfigureSimulatorAsync(new { latencyMs = 0 });
+    public Task DisposeAsync() => fixture.Simulator.ConfigureAsync(new { latencyMs = 0 });
 
     [Fact]
     public async Task BrokerConnectionDroppedDuringTheCall_AnswerSaved_UpflowCalledOnce()
     {
         var request = new GeneratePortalLink(Guid.NewGuid(), $"external:broker-drop-{Guid.NewGuid():N}");
 
-        await fixture.Bus.Publish(request);
+        await fixture.Observer.Bus.Publish(request);
         await UntilCallInFlightAsync();
         await CloseBrokerConnectionsAsync();
 
-        var generated = await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
-        Assert.Equal(generated.Url, (await fixture.RowAsync(request.RequestId))!["url"]);
-        Assert.Single(await fixture.CallsAsync(request.CustomerId));
+        var generated = await fixture.Observer.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+        Assert.Equal(generated.Url, (await fixture.Database.RowAsync(request.RequestId))!.Url);
+        Assert.Single(await fixture.Simulator.CallsAsync(request.CustomerId));
     }
 
     [Fact]
@@ -39,21 +39,21 @@ public sealed class InFlightFaultTests(WorkerFixture fixture) : IAsyncLifetime
     {
         var request = new GeneratePortalLink(Guid.NewGuid(), $"external:db-drop-{Guid.NewGuid():N}");
 
-        await fixture.Bus.Publish(request);
+        await fixture.Observer.Bus.Publish(request);
         await UntilCallInFlightAsync();
         // Ends the worker's transaction (and its row and customer locks) mid-call, as a database restart does.
-        await fixture.ExecuteSqlAsync(
+        await fixture.Database.ExecuteAsync(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
 
-        var generated = await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
-        Assert.Equal(generated.Url, (await fixture.RowAsync(request.RequestId))!["url"]);
-        Assert.Single(await fixture.CallsAsync(request.CustomerId));
+        var generated = await fixture.Observer.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+        Assert.Equal(generated.Url, (await fixture.Database.RowAsync(request.RequestId))!.Url);
+        Assert.Single(await fixture.Simulator.CallsAsync(request.CustomerId));
     }
 
     private async Task UntilCallInFlightAsync() =>
         await Eventually.TrueAsync(async () =>
         {
-            var stats = await fixture.Simulator.GetFromJsonAsync<JsonElement>("/_simulator/stats");
+            var stats = await fixture.Simulator.Http.GetFromJsonAsync<JsonElement>("/_simulator/stats");
             return stats.GetProperty("inFlight").GetInt32() > 0;
         });
 

@@ -3,7 +3,7 @@ using PortalLinkContracts;
 using PortalLinkWorker.Links;
 using Xunit.Abstractions;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Reliability;
 
 /// <summary>Real failures during a real run, with the worker as a child process: kill -9, a RabbitMQ restart, a
 /// PostgreSQL restart, SIGTERM. Nothing may be lost.</summary>
@@ -14,18 +14,18 @@ public sealed class ServiceRestartTests(WorkerFixture fixture, ITestOutputHelper
     /// <summary>Set by scripts/services.sh env: a command that restarts "postgres" or "rabbitmq".</summary>
     private const string RestartVariable = "PORTALLINK_TEST_RESTART";
 
-    public Task InitializeAsync() => fixture.StopWorkerAsync();
+    public Task InitializeAsync() => fixture.Worker.StopAsync();
 
-    public Task DisposeAsync() => fixture.StartWorkerAsync();
+    public Task DisposeAsync() => fixture.Worker.StartAsync();
 
     [Fact]
     public async Task KillsAndRestartsDuringARun_NothingLost_EveryRequestFinal()
     {
         const int requests = 2000;
         const int kills = 3;
-        await fixture.ConfigureSimulatorAsync(new { latencyMs = 5 });
+        await fixture.Simulator.ConfigureAsync(new { latencyMs = 5 });
         // Production timeouts (the fixture's 1-s attempt timeout would add repeated calls of its own on a busy machine).
-        var settings = new Dictionary<string, string>(fixture.WorkerSettings)
+        var settings = new Dictionary<string, string>(fixture.Worker.Settings)
         {
             ["Upflow:AttemptTimeout"] = "00:00:10",
             ["Upflow:TotalTimeout"] = "00:01:00",
@@ -39,7 +39,7 @@ public sealed class ServiceRestartTests(WorkerFixture fixture, ITestOutputHelper
         var injected = new List<(string Name, DateTimeOffset At)>();
         try
         {
-            await Task.WhenAll(batch.Select(r => fixture.Bus.Publish(r)));
+            await Task.WhenAll(batch.Select(r => fixture.Observer.Bus.Publish(r)));
             var faults = new (string Name, Func<Task> Inject)[]
             {
                 ("kill -9", async () => { await worker.KillAsync(); logs.Add(worker.Output); await worker.DisposeAsync(); worker = WorkerProcess.Start(settings); }),
@@ -58,18 +58,18 @@ public sealed class ServiceRestartTests(WorkerFixture fixture, ITestOutputHelper
             }
 
             foreach (var request in batch)
-                await fixture.WaitForOutcomesAsync(request.RequestId);
+                await fixture.Observer.WaitForOutcomesAsync(request.RequestId);
         }
         finally
         {
             logs.Add(worker.Output);
             await worker.DisposeAsync();
-            await fixture.ConfigureSimulatorAsync(new { latencyMs = 0 });
+            await fixture.Simulator.ConfigureAsync(new { latencyMs = 0 });
         }
 
-        var calls = (await fixture.CallsAsync()).Where(c => c.CustomerId.StartsWith("external:fault-")).ToList();
+        var calls = (await fixture.Simulator.CallsAsync()).Where(c => c.CustomerId.StartsWith("external:fault-")).ToList();
         var perCustomer = calls.GroupBy(c => c.CustomerId).ToDictionary(g => g.Key, g => g.Count());
-        var duplicates = batch.Count(r => fixture.OutcomesOf(r.RequestId).Count > 1);
+        var duplicates = batch.Count(r => fixture.Observer.OutcomesOf(r.RequestId).Count > 1);
         output.WriteLine($"{requests} requests, {kills} kills, 1 RabbitMQ and 1 PostgreSQL restart: {calls.Count} Upflow calls " +
                          $"({calls.Count - requests} extra), {duplicates} requests with a repeated event; by status: " +
                          string.Join(", ", calls.GroupBy(c => c.Status).Select(g => $"{g.Key}: {g.Count()}")));
@@ -81,9 +81,9 @@ public sealed class ServiceRestartTests(WorkerFixture fixture, ITestOutputHelper
                          $", before any fault: {repeatedAfter.GetValueOrDefault("no fault")}");
         foreach (var request in batch)
         {
-            var row = await fixture.RowAsync(request.RequestId);
-            Assert.Equal("generated", row?["status"]);
-            Assert.Equal(row!["url"], Assert.IsType<PortalLinkGenerated>(fixture.OutcomesOf(request.RequestId)[0]).Url);
+            var row = await fixture.Database.RowAsync(request.RequestId);
+            Assert.Equal("generated", row?.Status);
+            Assert.Equal(row!.Url, Assert.IsType<PortalLinkGenerated>(fixture.Observer.OutcomesOf(request.RequestId)[0]).Url);
             Assert.True(perCustomer.ContainsKey(request.CustomerId));
         }
         // A kill loses the answers of the calls under way (sent, not yet committed): at most one per message in flight,
@@ -94,7 +94,7 @@ public sealed class ServiceRestartTests(WorkerFixture fixture, ITestOutputHelper
         foreach (var (name, _) in injected)
             Assert.InRange(repeatedAfter.GetValueOrDefault(name), 0, 16);
         Assert.Equal(0, repeatedAfter.GetValueOrDefault("no fault"));
-        Assert.DoesNotContain(fixture.Faults, f => batch.Any(r => r.RequestId == f.Message.RequestId));
+        Assert.DoesNotContain(fixture.Observer.Faults, f => batch.Any(r => r.RequestId == f.Message.RequestId));
         Assert.Equal(errorsBefore, await RawQueue.DepthAsync(fixture.RabbitMq, GeneratePortalLinkConsumerDefinition.QueueName + "_error"));
         var allLogs = string.Join('\n', logs);
         Assert.DoesNotContain(WorkerFixture.ApiSecret, allLogs);
@@ -105,37 +105,37 @@ public sealed class ServiceRestartTests(WorkerFixture fixture, ITestOutputHelper
     public async Task SigTerm_FinishesWhatIsInFlight_AndExitsZero()
     {
         // Slow, but within the fixture's 1-s attempt timeout.
-        await fixture.ConfigureSimulatorAsync(new { latencyMs = 800 });
-        var worker = WorkerProcess.Start(fixture.WorkerSettings);
+        await fixture.Simulator.ConfigureAsync(new { latencyMs = 800 });
+        var worker = WorkerProcess.Start(fixture.Worker.Settings);
         var batch = Enumerable.Range(0, 4).Select(i => new GeneratePortalLink(Guid.NewGuid(), $"external:sigterm-{i}-{Guid.NewGuid():N}")).ToList();
         try
         {
-            await Task.WhenAll(batch.Select(r => fixture.Bus.Publish(r)));
+            await Task.WhenAll(batch.Select(r => fixture.Observer.Bus.Publish(r)));
             // In flight: each request's transaction holds its customer lock while its (slow) Upflow call is under way,
             // and nothing is saved yet.
-            await Eventually.TrueAsync(async () => Convert.ToInt32(await fixture.ScalarAsync(
+            await Eventually.TrueAsync(async () => Convert.ToInt32(await fixture.Database.ScalarAsync(
                 "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()"))
                 >= batch.Count, TimeSpan.FromSeconds(60));
             foreach (var request in batch)
-                Assert.Null(await fixture.RowAsync(request.RequestId));
+                Assert.Null(await fixture.Database.RowAsync(request.RequestId));
 
             var exitCode = await worker.TerminateAsync(TimeSpan.FromSeconds(60));
 
             Assert.Equal(0, exitCode);
             foreach (var request in batch)
             {
-                Assert.Equal("generated", (await fixture.RowAsync(request.RequestId))!["status"]);
-                Assert.IsType<PortalLinkGenerated>((await fixture.WaitForOutcomesAsync(request.RequestId))[0]);
+                Assert.Equal("generated", (await fixture.Database.RowAsync(request.RequestId))!.Status);
+                Assert.IsType<PortalLinkGenerated>((await fixture.Observer.WaitForOutcomesAsync(request.RequestId))[0]);
             }
         }
         finally
         {
             await worker.DisposeAsync();
-            await fixture.ConfigureSimulatorAsync(new { latencyMs = 0 });
+            await fixture.Simulator.ConfigureAsync(new { latencyMs = 0 });
         }
     }
 
-    private int Done(IEnumerable<GeneratePortalLink> batch) => batch.Count(r => fixture.OutcomesOf(r.RequestId).Count > 0);
+    private int Done(IEnumerable<GeneratePortalLink> batch) => batch.Count(r => fixture.Observer.OutcomesOf(r.RequestId).Count > 0);
 
     private static async Task RestartAsync(string service)
     {

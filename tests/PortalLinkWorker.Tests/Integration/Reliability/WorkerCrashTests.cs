@@ -1,7 +1,7 @@
 using PortalLinkContracts;
 using Xunit.Abstractions;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Reliability;
 
 /// <summary>The worker as a real process, killed with SIGKILL mid-run and restarted: nothing may be lost.</summary>
 [Collection(WorkerCollection.Name)]
@@ -15,55 +15,55 @@ public sealed class WorkerCrashTests(WorkerFixture fixture, ITestOutputHelper ou
     /// the commit, docs/design.md); at most the consumer's concurrency (16 by default) are in flight.</summary>
     private const int MaxInFlight = 16;
 
-    public Task InitializeAsync() => fixture.StopWorkerAsync();
+    public Task InitializeAsync() => fixture.Worker.StopAsync();
 
-    public Task DisposeAsync() => fixture.StartWorkerAsync();
+    public Task DisposeAsync() => fixture.Worker.StartAsync();
 
     [Fact]
     public async Task KillNineMidRun_EveryRequestCompletesOnce()
     {
-        await fixture.ConfigureSimulatorAsync(new { latencyMs = 30 });
+        await fixture.Simulator.ConfigureAsync(new { latencyMs = 30 });
         // The most verbose level, so that the assertions on secrets below cover every log line there is.
-        var worker = WorkerProcess.Start(fixture.WorkerSettings, "Verbose");
+        var worker = WorkerProcess.Start(fixture.Worker.Settings, "Verbose");
         var logs = new List<string>();
         try
         {
             var requests = Enumerable.Range(0, Requests)
                 .Select(i => new GeneratePortalLink(Guid.NewGuid(), $"external:crash-{i}-{Guid.NewGuid():N}"))
                 .ToList();
-            await Task.WhenAll(requests.Select(r => fixture.Bus.Publish(r)));
+            await Task.WhenAll(requests.Select(r => fixture.Observer.Bus.Publish(r)));
 
             for (var kill = 1; kill <= Kills; kill++)
             {
                 var threshold = Requests * kill / (Kills + 1);
-                await Eventually.TrueAsync(() => requests.Count(r => fixture.OutcomesOf(r.RequestId).Count > 0) >= threshold);
+                await Eventually.TrueAsync(() => requests.Count(r => fixture.Observer.OutcomesOf(r.RequestId).Count > 0) >= threshold);
                 await worker.KillAsync();
                 logs.Add(worker.Output);
                 await worker.DisposeAsync();
-                worker = WorkerProcess.Start(fixture.WorkerSettings, "Verbose");
+                worker = WorkerProcess.Start(fixture.Worker.Settings, "Verbose");
             }
 
             foreach (var request in requests)
-                await fixture.WaitForOutcomesAsync(request.RequestId);
+                await fixture.Observer.WaitForOutcomesAsync(request.RequestId);
 
-            var calls = (await fixture.CallsAsync()).Where(c => c.CustomerId.StartsWith("external:crash-")).ToList();
+            var calls = (await fixture.Simulator.CallsAsync()).Where(c => c.CustomerId.StartsWith("external:crash-")).ToList();
             foreach (var request in requests)
             {
-                var row = await fixture.RowAsync(request.RequestId);
-                Assert.Equal("generated", row?["status"]);
-                var outcome = Assert.IsType<PortalLinkGenerated>(fixture.OutcomesOf(request.RequestId)[0]);
-                Assert.Equal(row!["url"], outcome.Url);
+                var row = await fixture.Database.RowAsync(request.RequestId);
+                Assert.Equal("generated", row?.Status);
+                var outcome = Assert.IsType<PortalLinkGenerated>(fixture.Observer.OutcomesOf(request.RequestId)[0]);
+                Assert.Equal(row!.Url, outcome.Url);
                 Assert.Contains(calls, c => c.CustomerId == request.CustomerId);
             }
             output.WriteLine($"{Requests} requests, {Kills} kills: {calls.Count} Upflow calls ({calls.Count - Requests} extra)");
             Assert.InRange(calls.Count, Requests, Requests + Kills * MaxInFlight);
-            Assert.DoesNotContain(fixture.Faults, f => requests.Any(r => r.RequestId == f.Message.RequestId));
+            Assert.DoesNotContain(fixture.Observer.Faults, f => requests.Any(r => r.RequestId == f.Message.RequestId));
         }
         finally
         {
             logs.Add(worker.Output);
             await worker.DisposeAsync();
-            await fixture.ConfigureSimulatorAsync(new { latencyMs = 0 });
+            await fixture.Simulator.ConfigureAsync(new { latencyMs = 0 });
         }
 
         var allLogs = string.Join('\n', logs);

@@ -2,7 +2,7 @@ using PortalLinkContracts;
 using PortalLinkWorker.Tests.Upflow;
 using Answer = PortalLinkWorker.Tests.Upflow.HostileUpflow.Answer;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Upflow;
 
 /// <summary>The worker, wired as in production on the real broker and database, pointed at a hostile "Upflow": what it
 /// stores and publishes carries no foreign URL, the credentials go nowhere else, and a stalled answer holds no one up.</summary>
@@ -17,14 +17,14 @@ public sealed class HostileUpflowTests(WorkerFixture fixture) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _upflow = await HostileUpflow.StartAsync(Answer.GoodUrl);
-        await fixture.StopWorkerAsync();
-        await fixture.StartWorkerAsync(new Dictionary<string, string> { ["Upflow:BaseUrl"] = Upflow.BaseUrl.AbsoluteUri });
+        await fixture.Worker.StopAsync();
+        await fixture.Worker.StartAsync(new Dictionary<string, string> { ["Upflow:BaseUrl"] = Upflow.BaseUrl.AbsoluteUri });
     }
 
     public async Task DisposeAsync()
     {
-        await fixture.StopWorkerAsync();
-        await fixture.StartWorkerAsync();
+        await fixture.Worker.StopAsync();
+        await fixture.Worker.StartAsync();
         await Upflow.DisposeAsync();
     }
 
@@ -36,16 +36,16 @@ public sealed class HostileUpflowTests(WorkerFixture fixture) : IAsyncLifetime
         Upflow.Mode = answer;
         var request = new GeneratePortalLink(Guid.NewGuid(), $"external:hostile-{Guid.NewGuid():N}");
 
-        await fixture.Bus.Publish(request);
+        await fixture.Observer.Bus.Publish(request);
 
-        var failed = await fixture.OutcomeAsync<PortalLinkFailed>(request.RequestId);
+        var failed = await fixture.Observer.OutcomeAsync<PortalLinkFailed>(request.RequestId);
         Assert.Equal(reason, failed.Reason);
         Assert.DoesNotContain(HostileUpflow.Token, failed.Message);
         Assert.DoesNotContain(Upflow.EvilUrl.Authority, failed.Message);
-        Assert.Single(fixture.OutcomesOf(request.RequestId));
-        var row = (await fixture.RowAsync(request.RequestId))!;
-        Assert.Equal("failed", row["status"]);
-        Assert.Null(row["url"]);
+        Assert.Single(fixture.Observer.OutcomesOf(request.RequestId));
+        var row = (await fixture.Database.RowAsync(request.RequestId))!;
+        Assert.Equal("failed", row.Status);
+        Assert.Null(row.Url);
         Assert.Equal(0, Upflow.EvilRequests);
         Assert.Equal(1, Upflow.UpflowRequests);
     }
@@ -56,20 +56,20 @@ public sealed class HostileUpflowTests(WorkerFixture fixture) : IAsyncLifetime
         var slow = new GeneratePortalLink(Guid.NewGuid(), $"external:{HostileUpflow.SlowCustomerMarker}-{Guid.NewGuid():N}");
         var behind = Enumerable.Range(0, 10).Select(i => new GeneratePortalLink(Guid.NewGuid(), $"external:behind-{i}-{Guid.NewGuid():N}")).ToList();
 
-        await fixture.Bus.Publish(slow);
-        await Task.WhenAll(behind.Select(r => fixture.Bus.Publish(r)));
+        await fixture.Observer.Bus.Publish(slow);
+        await Task.WhenAll(behind.Select(r => fixture.Observer.Bus.Publish(r)));
 
         foreach (var request in behind)
         {
-            var generated = await fixture.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
+            var generated = await fixture.Observer.OutcomeAsync<PortalLinkGenerated>(request.RequestId);
             Assert.Equal($"https://{HostileUpflow.PortalHost}/p/{HostileUpflow.Token}", generated.Url);
         }
         // Every attempt at the stalled answer was cut by the attempt timeout and retried; with the others answered, the
         // stalled customer fails on its own (an outage would have paused everyone instead).
-        var failed = await fixture.OutcomeAsync<PortalLinkFailed>(slow.RequestId);
+        var failed = await fixture.Observer.OutcomeAsync<PortalLinkFailed>(slow.RequestId);
         Assert.Equal(PortalLinkFailureReason.UpflowUnavailable, failed.Reason);
         Assert.Contains("timed out", failed.Message);
         await Eventually.TrueAsync(() => Upflow.AbortedAnswers == WorkerFixture.MaxRetryAttempts + 1);
-        Assert.DoesNotContain(fixture.Faults, f => f.Message.RequestId == slow.RequestId);
+        Assert.DoesNotContain(fixture.Observer.Faults, f => f.Message.RequestId == slow.RequestId);
     }
 }

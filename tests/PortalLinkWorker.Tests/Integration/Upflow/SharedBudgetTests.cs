@@ -1,7 +1,7 @@
 using PortalLinkContracts;
 using Xunit.Abstractions;
 
-namespace PortalLinkWorker.Tests.Integration;
+namespace PortalLinkWorker.Tests.Integration.Upflow;
 
 /// <summary>Two worker processes, one Upflow account: together they keep to the one budget.</summary>
 [Collection(WorkerCollection.Name)]
@@ -11,31 +11,31 @@ public sealed class SharedBudgetTests(WorkerFixture fixture, ITestOutputHelper o
     private const int Rate = 40;
     private const int Requests = 480;
 
-    public Task InitializeAsync() => fixture.StopWorkerAsync();
+    public Task InitializeAsync() => fixture.Worker.StopAsync();
 
-    public Task DisposeAsync() => fixture.StartWorkerAsync();
+    public Task DisposeAsync() => fixture.Worker.StartAsync();
 
     [Fact]
     public async Task TwoReplicas_TogetherStayWithinOneBudget()
     {
-        var settings = new Dictionary<string, string>(fixture.WorkerSettings) { ["Upflow:MaxRequestsPerSecond"] = Rate.ToString() };
+        var settings = new Dictionary<string, string>(fixture.Worker.Settings) { ["Upflow:MaxRequestsPerSecond"] = Rate.ToString() };
         await using var first = WorkerProcess.Start(settings);
         await using var second = WorkerProcess.Start(settings);
         // Warm both processes up first: the first calls of a fresh process wait for JIT compilation, then go out together,
         // which says nothing about the budget.
         var warmUp = Enumerable.Range(0, 6).Select(i => new GeneratePortalLink(Guid.NewGuid(), $"external:warm-{i}-{Guid.NewGuid():N}")).ToList();
-        await Task.WhenAll(warmUp.Select(r => fixture.Bus.Publish(r)));
+        await Task.WhenAll(warmUp.Select(r => fixture.Observer.Bus.Publish(r)));
         foreach (var request in warmUp)
-            await fixture.WaitForOutcomesAsync(request.RequestId);
+            await fixture.Observer.WaitForOutcomesAsync(request.RequestId);
 
         var requests = Enumerable.Range(0, Requests)
             .Select(i => new GeneratePortalLink(Guid.NewGuid(), $"external:shared-{i}-{Guid.NewGuid():N}"))
             .ToList();
 
-        await Task.WhenAll(requests.Select(r => fixture.Bus.Publish(r)));
-        await fixture.ExpectGeneratedAsync(requests);
+        await Task.WhenAll(requests.Select(r => fixture.Observer.Bus.Publish(r)));
+        await fixture.Observer.ExpectGeneratedAsync(requests);
 
-        var calls = (await fixture.CallsAsync()).Where(c => c.CustomerId.StartsWith("external:shared-")).Select(c => c.At).Order().ToList();
+        var calls = (await fixture.Simulator.CallsAsync()).Where(c => c.CustomerId.StartsWith("external:shared-")).Select(c => c.At).Order().ToList();
         var window = TimeSpan.FromSeconds(5);
         var busiest = calls.Max(start => calls.Count(at => at >= start && at < start + window));
         var span = calls[^1] - calls[0];

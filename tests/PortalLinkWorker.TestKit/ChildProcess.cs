@@ -62,8 +62,9 @@ public sealed class ChildProcess : IAsyncDisposable
     public static ChildProcess Start(string name, string file, IEnumerable<string> args,
         IReadOnlyDictionary<string, string>? settings = null, string? logDirectory = null)
     {
-        var environment = (settings ?? new Dictionary<string, string>())
-            .ToDictionary(s => WorkerSettings.EnvironmentName(s.Key), string? (s) => s.Value);
+        var environment = new Dictionary<string, string?>();
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            environment[WorkerSettings.EnvironmentName(key)] = value;
         var command = CliWrap.Cli.Wrap(file)
             .WithArguments(args)
             // Anywhere but the program's own folder: it must find its appsettings.json by itself.

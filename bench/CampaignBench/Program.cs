@@ -189,9 +189,7 @@ finally
     // The big start's items are of no further use on the queue.
     try
     {
-        await using var connection = await new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(rabbitMq) }.CreateConnectionAsync();
-        await using var channel = await connection.CreateChannelAsync();
-        await channel.QueuePurgeAsync("generate-portal-link-bulk");
+        await RawQueue.PurgeAsync(rabbitMq, "generate-portal-link-bulk");
     }
     catch (Exception e)
     {

@@ -4,14 +4,12 @@ using System.Net.Sockets;
 using MassTransit;
 using Npgsql;
 using PortalLinkWorker.TestKit;
-using RabbitMQ.Client;
-using RabbitMQ.Client.Exceptions;
 
 namespace ThroughputBench;
 
 /// <summary>
 /// What every scenario shares: the Upflow simulator (a child process, 5 ms latency, no rate limit), an observer bus on the
-/// bench's own RabbitMQ virtual host that publishes the requests and receives every outcome, a plain AMQP connection to
+/// bench's own RabbitMQ virtual host that publishes the requests and receives every outcome, plain AMQP (the kit's RawQueue) to
 /// clear and inspect queues, and fresh databases (one per run, dropped after it).
 /// </summary>
 internal sealed class BenchEnvironment : IAsyncDisposable
@@ -27,7 +25,6 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     private ChildProcess? _simulatorProcess;
     private SimulatorClient? _simulator;
     private ObserverBus? _observer;
-    private IConnection? _amqp;
 
     private BenchEnvironment(BenchSettings settings, string repository, string configuration)
     {
@@ -65,7 +62,6 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         await env.ReadMaxConnectionsAsync();
         await env.StartSimulatorAsync();
         env._observer = await ObserverBus.StartAsync(settings.RabbitMq, prefetchCount: 512);
-        env._amqp = await new ConnectionFactory { Uri = new Uri(settings.RabbitMq) }.CreateConnectionAsync("perf-bench-admin");
         return env;
     }
 
@@ -88,17 +84,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public async Task ResetAsync()
     {
         foreach (var queue in BenchQueues)
-        {
-            await using var channel = await _amqp!.CreateChannelAsync();
-            try
-            {
-                await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false);
-            }
-            catch (OperationInterruptedException)
-            {
-                // Not there: nothing to clear.
-            }
-        }
+            await RawQueue.DeleteAsync(_settings.RabbitMq, queue);
         await Simulator.ResetAsync();
     }
 
@@ -115,18 +101,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     }
 
     /// <summary>Consumers on a queue, or -1 while it does not exist.</summary>
-    public async Task<int> ConsumersAsync(string queue)
-    {
-        await using var channel = await _amqp!.CreateChannelAsync();
-        try
-        {
-            return (int)(await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount;
-        }
-        catch (OperationInterruptedException)
-        {
-            return -1;
-        }
-    }
+    public Task<int> ConsumersAsync(string queue) => RawQueue.ConsumersAsync(_settings.RabbitMq, queue);
 
     public async Task WaitForConsumersAsync(string queue, int count, ChildProcess[] processes, TimeSpan timeout)
     {
@@ -222,8 +197,6 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     {
         if (_observer is not null)
             await _observer.DisposeAsync();
-        if (_amqp is not null)
-            await _amqp.DisposeAsync();
         if (_simulatorProcess is not null)
             await _simulatorProcess.DisposeAsync();
         _simulator?.Dispose();

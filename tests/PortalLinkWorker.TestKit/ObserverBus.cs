@@ -88,9 +88,6 @@ public sealed class ObserverBus : IAsyncDisposable
         await _bus.StopAsync();
         if (_durableQueue is null)
             return;
-        await using var connection = await new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(_rabbitMq) }.CreateConnectionAsync();
-        await using var channel = await connection.CreateChannelAsync();
-        await channel.QueueDeleteAsync(_durableQueue, ifUnused: false, ifEmpty: false);
-        await channel.ExchangeDeleteAsync(_durableQueue);
+        await RawQueue.DeleteAsync(_rabbitMq, _durableQueue, exchangeToo: true);
     }
 }

@@ -2,6 +2,7 @@ using System.Text;
 using PortalLinkContracts;
 using PortalLinkWorker.Campaigns;
 using PortalLinkWorker.Input;
+using PortalLinkWorker.TestKit;
 
 namespace PortalLinkWorker.Tests.Integration.Campaigns;
 

@@ -1,6 +1,7 @@
 using PortalLinkContracts;
 using PortalLinkWorker.Links;
 using Xunit.Abstractions;
+using PortalLinkWorker.TestKit;
 
 namespace PortalLinkWorker.Tests.Integration.Campaigns;
 

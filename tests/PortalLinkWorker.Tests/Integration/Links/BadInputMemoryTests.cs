@@ -2,6 +2,7 @@ using System.Text;
 using PortalLinkContracts;
 using PortalLinkWorker.Links;
 using Xunit.Abstractions;
+using PortalLinkWorker.TestKit;
 
 namespace PortalLinkWorker.Tests.Integration.Links;
 
@@ -31,7 +32,7 @@ public sealed class BadInputMemoryTests(WorkerFixture fixture, ITestOutputHelper
             var warmUp = new GeneratePortalLink(Guid.NewGuid(), $"external:memory-{Guid.NewGuid():N}");
             await fixture.Observer.Bus.Publish(warmUp);
             await fixture.Observer.OutcomeAsync<PortalLinkGenerated>(warmUp.RequestId);
-            var before = Status(worker.Pid, "VmRSS");
+            var before = ProcessMemory.Read(worker.Pid)!.Value.Rss;
 
             var ids = Enumerable.Range(0, Messages).Select(_ => Guid.NewGuid()).ToList();
             var padding = new string('x', MessageBytes);
@@ -40,7 +41,7 @@ public sealed class BadInputMemoryTests(WorkerFixture fixture, ITestOutputHelper
             foreach (var id in ids)
                 Assert.Equal(PortalLinkFailureReason.InvalidRequest, (await fixture.Observer.OutcomeAsync<PortalLinkFailed>(id)).Reason);
 
-            var peak = Status(worker.Pid, "VmHWM");
+            var peak = ProcessMemory.Read(worker.Pid)!.Value.Peak;
             output.WriteLine($"worker RSS before {before / 1024 / 1024} MB; peak (VmHWM) with {Messages} × {MessageBytes / 1024 / 1024} MB messages: {peak / 1024 / 1024} MB");
             Console.WriteLine($"[BadInputMemoryTests] worker RSS before {before / 1024 / 1024} MB, peak {peak / 1024 / 1024} MB");
             Assert.True(peak < before + (long)Messages * MessageBytes + MarginBytes, $"peak RSS {peak / 1024 / 1024} MB");
@@ -49,12 +50,5 @@ public sealed class BadInputMemoryTests(WorkerFixture fixture, ITestOutputHelper
         {
             await fixture.Worker.StartAsync();
         }
-    }
-
-    /// <summary>A /proc/&lt;pid&gt;/status line in bytes (VmRSS now, VmHWM the peak).</summary>
-    private static long Status(int pid, string field)
-    {
-        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
-        return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 }

@@ -3,6 +3,7 @@ using PortalLinkContracts;
 using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Input;
 using PortalLinkWorker.Links;
+using PortalLinkWorker.TestKit;
 
 namespace PortalLinkWorker.Tests.Integration.Links;
 

@@ -1,6 +1,7 @@
 using PortalLinkContracts;
 using PortalLinkWorker.Cli;
 using PortalLinkWorker.Links;
+using PortalLinkWorker.TestKit;
 
 namespace PortalLinkWorker.Tests.Integration.Links;
 

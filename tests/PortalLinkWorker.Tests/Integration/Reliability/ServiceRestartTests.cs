@@ -2,6 +2,7 @@ using System.Diagnostics;
 using PortalLinkContracts;
 using PortalLinkWorker.Links;
 using Xunit.Abstractions;
+using PortalLinkWorker.TestKit;
 
 namespace PortalLinkWorker.Tests.Integration.Reliability;
 

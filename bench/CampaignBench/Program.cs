@@ -16,8 +16,7 @@ var customers = quick ? 1000 : 10_000;
 var bigCsvRows = quick ? 20_000 : 200_000;
 var latencyMs = 20;
 var liveEvery = TimeSpan.FromSeconds(2);
-var postgres = Environment.GetEnvironmentVariable("PORTALLINK_TEST_POSTGRES")
-               ?? throw new InvalidOperationException("Set PORTALLINK_TEST_POSTGRES (eval \"$(bash scripts/services.sh env)\").");
+var postgres = ServerVariables.RequirePostgres();
 var rabbitMq = Environment.GetEnvironmentVariable("CAMPAIGN_BENCH_RABBITMQ") is { Length: > 0 } r ? r : "amqp://guest:guest@127.0.0.1:5672/portallink-bench";
 var root = RepositoryRoot.Find();
 var workerDll = RepositoryRoot.WorkerDll;

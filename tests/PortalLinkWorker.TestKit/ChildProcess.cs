@@ -65,13 +65,26 @@ public sealed class ChildProcess : IAsyncDisposable
         var environment = new Dictionary<string, string?>();
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
             environment[WorkerSettings.EnvironmentName(key)] = value;
-        var command = CliWrap.Cli.Wrap(file)
-            .WithArguments(args)
+        var program = file;
+        IEnumerable<string> arguments = args;
+        StringBuilder? output = null;
+        string? logPath = null;
+        if (logDirectory is not null)
+        {
+            // The child writes its own log through the shell's redirection rather than through a pipe we read: a
+            // benchmark then spends no CPU of its own copying output while a run is measured, and exec makes the
+            // shell become the program, so the pid we measure is the program's own.
+            logPath = Path.Combine(logDirectory, $"{name}-{DateTime.UtcNow:HHmmss}-{Guid.NewGuid():N}"[..40] + ".log");
+            environment["CHILD_PROCESS_LOG"] = logPath;
+            program = "/bin/sh";
+            arguments = ["-c", "exec \"$@\" > \"$CHILD_PROCESS_LOG\" 2>&1", name, file, .. args];
+        }
+        var command = CliWrap.Cli.Wrap(program)
+            .WithArguments(arguments)
+            .WithEnvironmentVariables(environment)
             // Anywhere but the program's own folder: it must find its appsettings.json by itself.
             .WithWorkingDirectory(Path.GetTempPath())
             .WithValidation(CommandResultValidation.None);
-        StringBuilder? output = null;
-        string? logPath = null;
         if (logDirectory is null)
         {
             output = new StringBuilder();
@@ -82,20 +95,8 @@ public sealed class ChildProcess : IAsyncDisposable
             });
             command = command.WithStandardOutputPipe(target).WithStandardErrorPipe(target);
         }
-        else
-        {
-            // The child writes its own log through the shell's redirection rather than through a pipe we read: a
-            // benchmark then spends no CPU of its own copying output while a run is measured, and exec makes the
-            // shell become the program, so the pid we measure is the program's own.
-            logPath = Path.Combine(logDirectory, $"{name}-{DateTime.UtcNow:HHmmss}-{Guid.NewGuid():N}"[..40] + ".log");
-            environment["CHILD_PROCESS_LOG"] = logPath;
-            command = CliWrap.Cli.Wrap("/bin/sh")
-                .WithArguments(["-c", "exec \"$@\" > \"$CHILD_PROCESS_LOG\" 2>&1", name, file, .. args])
-                .WithWorkingDirectory(Path.GetTempPath())
-                .WithValidation(CommandResultValidation.None);
-        }
         var kill = new CancellationTokenSource();
-        var run = command.WithEnvironmentVariables(environment).ExecuteAsync(kill.Token);
+        var run = command.ExecuteAsync(kill.Token);
         return new ChildProcess(name, run, kill, output, logPath);
     }
 

@@ -11,9 +11,6 @@ namespace PortalLinkWorker.Tests.Integration;
 /// </summary>
 public static class TestServices
 {
-    public const string PostgresVariable = "PORTALLINK_TEST_POSTGRES";
-    public const string RabbitMqVariable = "PORTALLINK_TEST_RABBITMQ";
-
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static (string Postgres, string RabbitMq)? _servers;
 
@@ -39,8 +36,8 @@ public static class TestServices
 
     private static async Task<(string, string)> StartAsync()
     {
-        var postgres = Environment.GetEnvironmentVariable(PostgresVariable);
-        var rabbit = Environment.GetEnvironmentVariable(RabbitMqVariable);
+        var postgres = Environment.GetEnvironmentVariable(ServerVariables.Postgres);
+        var rabbit = Environment.GetEnvironmentVariable(ServerVariables.RabbitMq);
         if (!string.IsNullOrEmpty(postgres) && !string.IsNullOrEmpty(rabbit))
             return (postgres, rabbit);
         try
@@ -53,7 +50,7 @@ public static class TestServices
         catch (Exception e)
         {
             throw new InvalidOperationException(
-                $"The integration tests need a real PostgreSQL and RabbitMQ: set {PostgresVariable} and {RabbitMqVariable} " +
+                $"The integration tests need a real PostgreSQL and RabbitMQ: set {ServerVariables.Postgres} and {ServerVariables.RabbitMq} " +
                 "(scripts/test.sh starts local servers and sets both) or run a Docker engine for Testcontainers. " +
                 $"Starting containers failed: {e.Message}", e);
         }

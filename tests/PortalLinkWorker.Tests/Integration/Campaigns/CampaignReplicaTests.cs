@@ -1,5 +1,5 @@
-using PortalLinkWorker.TestKit;
 using PortalLinkContracts;
+using PortalLinkWorker.TestKit;
 using Xunit.Abstractions;
 
 namespace PortalLinkWorker.Tests.Integration.Campaigns;

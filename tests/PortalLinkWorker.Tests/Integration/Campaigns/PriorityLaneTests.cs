@@ -1,7 +1,7 @@
 using PortalLinkContracts;
 using PortalLinkWorker.Links;
-using Xunit.Abstractions;
 using PortalLinkWorker.TestKit;
+using Xunit.Abstractions;
 
 namespace PortalLinkWorker.Tests.Integration.Campaigns;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using PortalLinkContracts;
 using PortalLinkWorker.Links;
-using Xunit.Abstractions;
 using PortalLinkWorker.TestKit;
+using Xunit.Abstractions;
 
 namespace PortalLinkWorker.Tests.Integration.Reliability;
 

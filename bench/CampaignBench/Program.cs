@@ -1,14 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text.Json;
 using CampaignBench;
-using MassTransit;
-using Npgsql;
 using PortalLinkContracts;
-using PortalLinkWorker.Hosting;
-using UpflowSimulator;
+using PortalLinkWorker.TestKit;
 
 // dotnet run -c Release --project bench/CampaignBench -- [--quick] [--name campaign]
 // Needs PORTALLINK_TEST_POSTGRES (a server where it may CREATE DATABASE) and CAMPAIGN_BENCH_RABBITMQ (default: the
@@ -20,73 +16,31 @@ var customers = quick ? 1000 : 10_000;
 var bigCsvRows = quick ? 20_000 : 200_000;
 var latencyMs = 20;
 var liveEvery = TimeSpan.FromSeconds(2);
-var postgres = Environment.GetEnvironmentVariable("PORTALLINK_TEST_POSTGRES")
-               ?? throw new InvalidOperationException("Set PORTALLINK_TEST_POSTGRES (eval \"$(bash scripts/services.sh env)\").");
+var postgres = ServerVariables.RequirePostgres();
 var rabbitMq = Environment.GetEnvironmentVariable("CAMPAIGN_BENCH_RABBITMQ") is { Length: > 0 } r ? r : "amqp://guest:guest@127.0.0.1:5672/portallink-bench";
-var root = FindRepositoryRoot();
-var workerDll = Path.Combine(root, "src", "PortalLinkWorker", "bin", "Release", "net10.0", "PortalLinkWorker.dll");
-if (!File.Exists(workerDll))
-    throw new FileNotFoundException("Build the solution in Release first.", workerDll);
+var root = RepositoryRoot.Find();
+var workerDll = RepositoryRoot.WorkerDll;
 void Log(string message) => Console.WriteLine($"[bench {DateTime.Now:HH:mm:ss}] {message}");
 
-var simulator = UpflowSimulatorApp.Build(["--urls", "http://127.0.0.1:0", "--Simulator:ApiKey=bench-key",
-    "--Simulator:ApiSecret=bench-secret", "--Simulator:AdminEndpoints=true", "--Logging:LogLevel:Default=Warning"]);
-await simulator.StartAsync();
-var simulatorUrl = simulator.Urls.First();
-using var simulatorHttp = new HttpClient { BaseAddress = new Uri(simulatorUrl) };
-(await simulatorHttp.PutAsJsonAsync("/_simulator/config", new { rateLimitPerSecond = limit, latencyMs })).EnsureSuccessStatusCode();
+const string apiKey = "bench-key";
+const string apiSecret = "bench-secret";
+var simulator = await SimulatorHost.StartAsync(apiKey, apiSecret, "--Logging:LogLevel:Default=Warning");
+await simulator.Client.ConfigureAsync(new { rateLimitPerSecond = limit, latencyMs });
 
-var databases = new List<string>();
-async Task<string> CreateDatabaseAsync()
-{
-    var db = $"portallink_cbench_{Guid.NewGuid():N}"[..40];
-    await using var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(postgres) { Pooling = false }.ConnectionString);
-    await admin.OpenAsync();
-    await using (var create = new NpgsqlCommand($"CREATE DATABASE \"{db}\"", admin))
-        await create.ExecuteNonQueryAsync();
-    databases.Add(db);
-    return new NpgsqlConnectionStringBuilder(postgres) { Database = db }.ConnectionString;
-}
-Dictionary<string, string> Settings(string database) => new()
-{
-    ["ConnectionStrings:Postgres"] = database,
-    ["ConnectionStrings:RabbitMq"] = rabbitMq,
-    ["Upflow:BaseUrl"] = $"{simulatorUrl}/v1",
-    ["Upflow:ApiKey"] = "bench-key",
-    ["Upflow:ApiSecret"] = "bench-secret",
-    ["Upflow:PortalHosts"] = "portal.upflow-simulator.invalid",
-    ["Upflow:MaxRequestsPerSecond"] = limit.ToString(CultureInfo.InvariantCulture),
-    ["Serilog:MinimumLevel:Default"] = "Warning",
-    ["Serilog:MinimumLevel:Override:MassTransit"] = "Warning",
-    ["Serilog:MinimumLevel:Override:Microsoft"] = "Warning",
-};
-
-// Observer: live outcomes (latency) and the campaign's completion.
-var liveSent = new ConcurrentDictionary<Guid, long>();
-var liveLatency = new ConcurrentBag<double>();
-var completions = new ConcurrentQueue<(PortalLinkCampaignCompleted Event, long At)>();
-var observer = Bus.Factory.CreateUsingRabbitMq(bus =>
-{
-    RabbitMqAddress.TryParse(rabbitMq)!.ApplyTo(bus);
-    bus.ReceiveEndpoint(new TemporaryEndpointDefinition(), endpoint =>
+var databases = new DatabaseFactory(postgres);
+Dictionary<string, string> Settings(string database) =>
+    WorkerSettings.For(database, rabbitMq, simulator.Url, apiKey, apiSecret, limit).With(new Dictionary<string, string>
     {
-        endpoint.PrefetchCount = 256;
-        endpoint.Handler<PortalLinkGenerated>(c => Seen(c.Message.RequestId));
-        endpoint.Handler<PortalLinkFailed>(c => Seen(c.Message.RequestId));
-        endpoint.Handler<PortalLinkCampaignCompleted>(c =>
-        {
-            completions.Enqueue((c.Message, Stopwatch.GetTimestamp()));
-            return Task.CompletedTask;
-        });
+        ["Serilog:MinimumLevel:Default"] = "Warning",
+        ["Serilog:MinimumLevel:Override:MassTransit"] = "Warning",
+        ["Serilog:MinimumLevel:Override:Microsoft"] = "Warning",
     });
-});
-Task Seen(Guid requestId)
-{
-    if (liveSent.TryRemove(requestId, out var sent))
-        liveLatency.Add(Stopwatch.GetElapsedTime(sent).TotalSeconds);
-    return Task.CompletedTask;
-}
-await observer.StartAsync();
+
+// Observer: live outcomes (latency: from the publish to the first outcome event) and the campaign's completion.
+var liveSent = new ConcurrentDictionary<Guid, long>();
+var outcomes = new OutcomeTracker();
+await using var observer = await ObserverBus.StartAsync(rabbitMq, outcomes, prefetchCount: 256);
+Outcome? Answer(Guid requestId) => outcomes.OutcomesOf(requestId).FirstOrDefault(o => o.Kind != OutcomeKind.Faulted);
 
 var report = new Dictionary<string, object?>
 {
@@ -103,22 +57,22 @@ var tmp = Directory.CreateTempSubdirectory("campaign-bench-");
 try
 {
     // 1. A campaign of N customers at the simulator's limit L, with live requests mixed in.
-    var database = await CreateDatabaseAsync();
+    var database = await databases.CreateAsync("portallink_cbench");
     var settings = Settings(database);
-    await using (var worker = ChildProcess.Start(workerDll, [], settings))
+    await using (var worker = MeasuredProcess.Start(workerDll, [], settings))
     {
         // Ready when a warm-up request has its outcome (schema migrated, bus up, JIT warm). One every 2 s until then: on a
         // fresh virtual host no queue is bound to the exchange until the worker's bus is up, and RabbitMQ drops what it
         // cannot route (a single warm-up request was lost that way and the campaign started against a cold worker).
         var readyBy = Stopwatch.GetTimestamp();
         var warmIds = new List<Guid>();
-        bool Warm() => warmIds.Any(id => !liveSent.ContainsKey(id));
+        bool Warm() => warmIds.Any(id => Answer(id) is not null);
         while (!Warm() && Stopwatch.GetElapsedTime(readyBy) < TimeSpan.FromSeconds(60))
         {
             var warm = new GeneratePortalLink(Guid.NewGuid(), $"external:warm-{Guid.NewGuid():N}");
             warmIds.Add(warm.RequestId);
             liveSent[warm.RequestId] = Stopwatch.GetTimestamp();
-            await observer.Publish(warm);
+            await observer.Bus.Publish(warm);
             var published = Stopwatch.GetTimestamp();
             while (!Warm() && Stopwatch.GetElapsedTime(published) < TimeSpan.FromSeconds(2))
                 await Task.Delay(100);
@@ -127,14 +81,13 @@ try
             throw new InvalidOperationException($"The worker answered no warm-up request within 60 s. Its output:\n{worker.Output}");
         foreach (var id in warmIds)
             liveSent.TryRemove(id, out _);
-        liveLatency.Clear();
 
         var csv = Path.Combine(tmp.FullName, "campaign.csv");
         await File.WriteAllLinesAsync(csv, ["customer_id", .. Enumerable.Range(0, customers).Select(i => $"external:cbench-{i}-{Guid.NewGuid():N}")]);
         var campaignId = Guid.NewGuid();
         Log($"campaign of {customers} at L = {limit}/s (N/L = {customers / limit:0} s), a live request every {liveEvery.TotalSeconds:0} s");
         var started = Stopwatch.GetTimestamp();
-        await using var start = ChildProcess.Start(workerDll, ["campaign", "start", "--file", csv, "--name", "bench", "--campaign-id", campaignId.ToString()], settings);
+        await using var start = MeasuredProcess.Start(workerDll, ["campaign", "start", "--file", csv, "--name", "bench", "--campaign-id", campaignId.ToString()], settings);
 
         using var stopLive = new CancellationTokenSource();
         var live = Task.Run(async () =>
@@ -146,7 +99,7 @@ try
                 {
                     var request = new GeneratePortalLink(Guid.NewGuid(), $"external:live-{Guid.NewGuid():N}");
                     liveSent[request.RequestId] = Stopwatch.GetTimestamp();
-                    await observer.Publish(request);
+                    await observer.Bus.Publish(request);
                 }
             }
             catch (OperationCanceledException)
@@ -156,9 +109,8 @@ try
         var startExit = await start.WaitForExitAsync(TimeSpan.FromMinutes(5));
         Log($"  start command exited {startExit} after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s, peak RSS {start.PeakMiB:0} MiB");
         var deadline = TimeSpan.FromSeconds(customers / limit * 3 + 120);
-        (PortalLinkCampaignCompleted Event, long At) done = default;
         var lastReport = 0;
-        while (!completions.Any(c => c.Event.CampaignId == campaignId) && Stopwatch.GetElapsedTime(started) < deadline)
+        while (observer.CompletionsOf(campaignId).Count == 0 && Stopwatch.GetElapsedTime(started) < deadline)
         {
             await Task.Delay(250);
             var seconds = (int)Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -169,18 +121,20 @@ try
         await stopLive.CancelAsync();
         await live;
         await Task.Delay(TimeSpan.FromSeconds(2)); // the last live requests' outcomes
-        done = completions.FirstOrDefault(c => c.Event.CampaignId == campaignId);
-        var elapsed = done.At == 0 ? double.NaN : Stopwatch.GetElapsedTime(started, done.At).TotalSeconds;
+        var done = observer.CompletionsOf(campaignId).FirstOrDefault();
+        var elapsed = done is null ? double.NaN : Stopwatch.GetElapsedTime(started, done.At).TotalSeconds;
         var ideal = customers / limit;
-        var latencies = liveLatency.Order().ToArray();
+        var latencies = liveSent.Select(l => Answer(l.Key) is { } answer ? Stopwatch.GetElapsedTime(l.Value, answer.At).TotalSeconds : double.NaN)
+            .Where(l => !double.IsNaN(l)).Order().ToArray();
+        var unanswered = liveSent.Count - latencies.Length;
         double P(double p) => latencies.Length == 0 ? double.NaN : latencies[Math.Clamp((int)Math.Ceiling(p / 100 * latencies.Length) - 1, 0, latencies.Length - 1)];
-        var calls = (await simulatorHttp.GetFromJsonAsync<List<CallRecord>>("/_simulator/calls"))!;
+        var calls = await simulator.Client.CallsAsync();
         report["campaign"] = new Dictionary<string, object?>
         {
-            ["completed"] = done.At != 0,
-            ["total"] = done.Event?.Total,
-            ["generated"] = done.Event?.Generated,
-            ["failed"] = done.Event?.Failed,
+            ["completed"] = done is not null,
+            ["total"] = done?.Event.Total,
+            ["generated"] = done?.Event.Generated,
+            ["failed"] = done?.Event.Failed,
             ["elapsedSeconds"] = elapsed,
             ["idealSeconds"] = ideal,
             ["ratio"] = elapsed / ideal,
@@ -189,7 +143,7 @@ try
             ["calls"] = calls.Count,
             ["calls429"] = calls.Count(c => c.Status == 429),
             ["liveRequests"] = latencies.Length,
-            ["liveUnanswered"] = liveSent.Count,
+            ["liveUnanswered"] = unanswered,
             ["liveLatencyP50"] = P(50),
             ["liveLatencyP95"] = P(95),
             ["liveLatencyMax"] = latencies.Length == 0 ? double.NaN : latencies[^1],
@@ -197,14 +151,14 @@ try
         Log($"  completed in {elapsed:0.0} s = {elapsed / ideal:0.000} x N/L; live p50 {P(50):0.000} s, p95 {P(95):0.000} s, max {(latencies.Length == 0 ? double.NaN : latencies[^1]):0.000} s over {latencies.Length}; worker peak RSS {worker.PeakMiB:0} MiB");
         targets.Add(("campaign completes within 1.05 x N/L", $"{elapsed:0.0} s / {ideal:0} s = {elapsed / ideal:0.000}", elapsed / ideal <= 1.05));
         targets.Add(("live p95 <= 1 s above Upflow's latency", $"p95 {P(95):0.000} s vs {latencyMs / 1000.0:0.000} s", P(95) <= latencyMs / 1000.0 + 1));
-        targets.Add(("every live request answered", $"{latencies.Length} answered, {liveSent.Count} not", liveSent.IsEmpty));
-        targets.Add(("campaign outcome", $"{done.Event?.Generated} generated, {done.Event?.Failed} failed of {done.Event?.Total}", done.Event?.Generated == customers));
+        targets.Add(("every live request answered", $"{latencies.Length} answered, {unanswered} not", unanswered == 0));
+        targets.Add(("campaign outcome", $"{done?.Event.Generated} generated, {done?.Event.Failed} failed of {done?.Event.Total}", done?.Event.Generated == customers));
     }
 
     // 2. The start command alone on a big CSV (no worker: only its own peak memory matters here).
-    var bigDatabase = await CreateDatabaseAsync();
+    var bigDatabase = await databases.CreateAsync("portallink_cbench");
     var bigSettings = Settings(bigDatabase);
-    await using (var migrate = ChildProcess.Start(workerDll, ["migrate"], bigSettings))
+    await using (var migrate = MeasuredProcess.Start(workerDll, ["migrate"], bigSettings))
         await migrate.WaitForExitAsync(TimeSpan.FromMinutes(2));
     var bigCsv = Path.Combine(tmp.FullName, "big.csv");
     await using (var writer = new StreamWriter(bigCsv))
@@ -215,7 +169,7 @@ try
     }
     Log($"campaign start on a {bigCsvRows}-row CSV ({new FileInfo(bigCsv).Length / 1024 / 1024} MiB)");
     var bigStarted = Stopwatch.GetTimestamp();
-    await using (var big = ChildProcess.Start(workerDll, ["campaign", "start", "--file", bigCsv, "--name", "big"], bigSettings))
+    await using (var big = MeasuredProcess.Start(workerDll, ["campaign", "start", "--file", bigCsv, "--name", "big"], bigSettings))
     {
         var exit = await big.WaitForExitAsync(TimeSpan.FromMinutes(15));
         var seconds = Stopwatch.GetElapsedTime(bigStarted).TotalSeconds;
@@ -230,27 +184,18 @@ try
 }
 finally
 {
-    await observer.StopAsync();
     await simulator.DisposeAsync();
     // The big start's items are of no further use on the queue.
     try
     {
-        await using var connection = await new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(rabbitMq) }.CreateConnectionAsync();
-        await using var channel = await connection.CreateChannelAsync();
-        await channel.QueuePurgeAsync("generate-portal-link-bulk");
+        await RawQueue.PurgeAsync(rabbitMq, "generate-portal-link-bulk");
     }
     catch (Exception e)
     {
         Log($"purging generate-portal-link-bulk failed: {e.Message}");
     }
-    NpgsqlConnection.ClearAllPools();
-    await using var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(postgres) { Pooling = false }.ConnectionString);
-    await admin.OpenAsync();
-    foreach (var db in databases)
-    {
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)", admin);
-        await drop.ExecuteNonQueryAsync();
-    }
+    foreach (var problem in await databases.DropAllAsync())
+        Log(problem);
     tmp.Delete(recursive: true);
 }
 
@@ -278,11 +223,3 @@ md.AddRange(["", $"Raw figures: [{name}.json]({name}.json)."]);
 await File.WriteAllLinesAsync(Path.Combine(results, $"{name}.md"), md);
 return targets.All(t => t.Pass) ? 0 : 1;
 
-static string FindRepositoryRoot()
-{
-    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "PortalLinkWorker.sln")))
-                return dir.FullName;
-    return Directory.GetCurrentDirectory();
-}

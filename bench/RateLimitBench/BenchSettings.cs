@@ -1,4 +1,5 @@
 using System.Globalization;
+using PortalLinkWorker.TestKit;
 
 namespace RateLimitBench;
 
@@ -17,7 +18,6 @@ internal sealed record BenchSettings(
     bool KeepDatabases,
     string Name)
 {
-    public const string PostgresVariable = "PORTALLINK_TEST_POSTGRES";
     public const string RabbitMqVariable = "PORTALLINK_BENCH_RABBITMQ";
     public const string DefaultRabbitMq = "amqp://guest:guest@127.0.0.1:5672/portallink-bench";
 
@@ -30,11 +30,7 @@ internal sealed record BenchSettings(
         var limit = double.Parse(Value(args, "--l") ?? "20", CultureInfo.InvariantCulture);
         if (!(limit >= 1) || double.IsInfinity(limit))
             throw new ArgumentException("--l must be a number of calls per second, at least 1");
-        var postgres = Environment.GetEnvironmentVariable(PostgresVariable);
-        if (string.IsNullOrEmpty(postgres))
-            throw new InvalidOperationException(
-                $"Set {PostgresVariable} to a PostgreSQL server where the benchmark may CREATE DATABASE " +
-                "(cd /work/main && eval \"$(bash scripts/services.sh env)\").");
+        var postgres = ServerVariables.RequirePostgres();
         var rabbit = Environment.GetEnvironmentVariable(RabbitMqVariable);
         // Full: a per-second shape takes about 40 s at L, the per-minute one two minutes (its first minute's count may
         // go in a burst, so the second minute shows whether the worker then paces). Quick: 10 s, and 10 s into minute two.

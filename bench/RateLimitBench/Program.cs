@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PortalLinkWorker.TestKit;
 using RateLimitBench;
 
 // dotnet run -c Release --project bench/RateLimitBench -- [--quick] [--only <substring,...>] [--l 20] [--latency-ms 20]
@@ -6,7 +7,7 @@ using RateLimitBench;
 //   or, to write <name>.md again from <name>.json: -- --rewrite-report [--name rate-limit]
 if (args.Contains("--rewrite-report"))
 {
-    Report.Rewrite(Path.Combine(FindRepositoryRoot(), "bench", "results"), args.SkipWhile(a => a != "--name").Skip(1).FirstOrDefault() ?? "rate-limit");
+    Report.Rewrite(Path.Combine(RepositoryRoot.Find(), "bench", "results"), args.SkipWhile(a => a != "--name").Skip(1).FirstOrDefault() ?? "rate-limit");
     return 0;
 }
 
@@ -56,15 +57,7 @@ await using (var env = await BenchEnvironment.StartAsync(settings))
     }
 }
 
-var repo = FindRepositoryRoot();
+var repo = RepositoryRoot.Find();
 Report.Write(Path.Combine(repo, "bench", "results"), settings, startedAt, clock.Elapsed.TotalSeconds, results, errors);
 return errors.Count == 0 && results.All(r => r.Targets.All(t => t.Pass)) ? 0 : 1;
 
-static string FindRepositoryRoot()
-{
-    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "PortalLinkWorker.sln")))
-                return dir.FullName;
-    return Directory.GetCurrentDirectory();
-}

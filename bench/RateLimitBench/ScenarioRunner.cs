@@ -3,6 +3,7 @@ using System.Globalization;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using PortalLinkContracts;
+using PortalLinkWorker.TestKit;
 using PortalLinkWorker.Upflow;
 using UpflowSimulator;
 
@@ -29,7 +30,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
         var L = settings.Limit;
         var workerRate = spec.RateMultiple * L;
         Log($"scenario {spec.Id}: {spec.Replicas} replica(s) at {workerRate:0.##}/s, simulator {spec.Shape} at {L:0.##}/s, {spec.Requests} bulk items");
-        await env.ConfigureSimulatorAsync(new
+        await env.Simulator.ConfigureAsync(new
         {
             rateLimitPerSecond = L,
             rateLimitShape = spec.SimulatorShape.ToString(),
@@ -61,13 +62,14 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
             var live = Enumerable.Range(0, (int)(timeout / settings.LiveInterval) + 1)
                 .Select(i => new GeneratePortalLink(Guid.NewGuid(), $"external:bench-{runTag}-live-{i}"))
                 .ToList();
-            var tracker = new OutcomeTracker(backlog.Select(r => r.RequestId).ToHashSet(), live.Select(r => r.RequestId).ToHashSet());
+            var backlogIds = backlog.Select(r => r.RequestId).ToHashSet();
+            var tracker = new OutcomeTracker(backlog.Concat(live).Select(r => r.RequestId).ToHashSet());
             env.Track(tracker);
 
             // Under the per-minute window the run starts on a whole minute, so its first window is a whole one.
             if (spec.PerMinute)
                 await Task.Delay(TimeSpan.FromTicks(TimeSpan.TicksPerMinute - (DateTimeOffset.UtcNow.UtcTicks % TimeSpan.TicksPerMinute)));
-            await env.ResetSimulatorAsync();
+            await env.Simulator.ResetAsync();
             var startedAt = DateTimeOffset.UtcNow;
             var started = Stopwatch.GetTimestamp();
             var liveSent = new List<(Guid Id, long At)>();
@@ -80,19 +82,19 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
             Log($"  sent {spec.Requests} bulk items in {Seconds(started, Stopwatch.GetTimestamp()):0.0} s");
 
             var deadline = started + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-            while (tracker.BacklogCount < spec.Requests && Stopwatch.GetTimestamp() < deadline)
+            while (tracker.AnsweredOf(backlogIds) < spec.Requests && Stopwatch.GetTimestamp() < deadline)
                 await Task.Delay(TimeSpan.FromMilliseconds(100));
             await stopLive.CancelAsync();
             await liveLoop;
             var liveDeadline = Stopwatch.GetTimestamp() + (long)(LiveGrace.TotalSeconds * Stopwatch.Frequency);
-            while (!liveSent.All(l => tracker.TryGet(l.Id, out _)) && Stopwatch.GetTimestamp() < liveDeadline)
+            while (!liveSent.All(l => tracker.TryGetAnswer(l.Id, out _)) && Stopwatch.GetTimestamp() < liveDeadline)
                 await Task.Delay(TimeSpan.FromMilliseconds(100));
-            var completed = tracker.BacklogCount == spec.Requests && liveSent.All(l => tracker.TryGet(l.Id, out _));
+            var completed = tracker.AnsweredOf(backlogIds) == spec.Requests && liveSent.All(l => tracker.TryGetAnswer(l.Id, out _));
             var finished = Stopwatch.GetTimestamp();
 
             // Late duplicates and the last calls are in the log by now; let stragglers land before reading it.
             await Task.Delay(TimeSpan.FromMilliseconds(500));
-            var calls = (await env.CallsAsync()).Where(c => c.At >= startedAt.AddSeconds(-1)).ToList();
+            var calls = (await env.Simulator.CallsAsync()).Where(c => c.At >= startedAt.AddSeconds(-1)).ToList();
             var peak = await env.PeakInFlightAsync();
             return Measure(spec, tracker, liveSent, completed, started, finished, startedAt, calls, peak);
         }
@@ -141,7 +143,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
     {
         var L = settings.Limit;
         var rate = spec.LongRunRate(L);
-        var outcomes = tracker.Outcomes;
+        var outcomes = tracker.Answers;
         var last = outcomes.Count == 0 ? finished : outcomes.Max(o => o.At);
         var elapsed = Seconds(started, completed ? last : finished);
         var total = spec.Requests + liveSent.Count;
@@ -153,7 +155,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
 
         // Live latency: publish to first outcome; a live request without one counts as the whole wait.
         var latencies = liveSent
-            .Select(l => (l.At, Seconds: Seconds(l.At, tracker.TryGet(l.Id, out var o) ? o.At : finished)))
+            .Select(l => (l.At, Seconds: Seconds(l.At, tracker.TryGetAnswer(l.Id, out var o) ? o.At : finished)))
             .ToList();
         var sortedLatencies = latencies.Select(l => l.Seconds).Order().ToList();
         var afterFirstMinute = latencies.Where(l => Seconds(started, l.At) >= 60).Select(l => l.Seconds).Order().ToList();

@@ -3,15 +3,13 @@ using System.Net;
 using System.Net.Sockets;
 using MassTransit;
 using Npgsql;
-using PortalLinkContracts;
-using RabbitMQ.Client;
-using RabbitMQ.Client.Exceptions;
+using PortalLinkWorker.TestKit;
 
 namespace ThroughputBench;
 
 /// <summary>
 /// What every scenario shares: the Upflow simulator (a child process, 5 ms latency, no rate limit), an observer bus on the
-/// bench's own RabbitMQ virtual host that publishes the requests and receives every outcome, a plain AMQP connection to
+/// bench's own RabbitMQ virtual host that publishes the requests and receives every outcome, plain AMQP (the kit's RawQueue) to
 /// clear and inspect queues, and fresh databases (one per run, dropped after it).
 /// </summary>
 internal sealed class BenchEnvironment : IAsyncDisposable
@@ -23,14 +21,15 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         [WorkerQueue, WorkerQueue + "_error", WorkerQueue + "_skipped", BareLoop.Queue, "perf-part-rabbit"];
 
     private readonly BenchSettings _settings;
+    private readonly DatabaseFactory _databases;
     private ChildProcess? _simulatorProcess;
-    private IBusControl? _observer;
-    private IConnection? _amqp;
-    private volatile OutcomeTracker? _tracker;
+    private SimulatorClient? _simulator;
+    private ObserverBus? _observer;
 
     private BenchEnvironment(BenchSettings settings, string repository, string configuration)
     {
         _settings = settings;
+        _databases = new DatabaseFactory(settings.Postgres);
         Repository = repository;
         Configuration = configuration;
         LogDirectory = Directory.CreateTempSubdirectory("throughput-bench-").FullName;
@@ -40,12 +39,12 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public string Configuration { get; }
     public string LogDirectory { get; }
     public string SimulatorUrl { get; private set; } = "";
-    public HttpClient Simulator { get; } = new();
+    public SimulatorClient Simulator => _simulator!;
     public ChildProcess SimulatorProcess => _simulatorProcess!;
 
     /// <summary>PostgreSQL's <c>max_connections</c>, read at start.</summary>
     public int MaxConnections { get; private set; } = 100;
-    public IBus Bus => _observer!;
+    public IBus Bus => _observer!.Bus;
 
     /// <summary>This checkout's worker, or another build (<c>--worker-dll</c>: a "before" to compare with).</summary>
     public string WorkerDll => _settings.WorkerDll ??
@@ -55,111 +54,46 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public static async Task<BenchEnvironment> StartAsync(BenchSettings settings, string repository)
     {
         // bench/ThroughputBench/bin/<Configuration>/net10.0/: the worker and the simulator were built beside, same configuration.
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var configuration = RepositoryRoot.BuildConfiguration;
         var env = new BenchEnvironment(settings, repository, configuration);
         foreach (var dll in new[] { env.WorkerDll, env.SimulatorDll })
             if (!File.Exists(dll))
                 throw new FileNotFoundException($"Build first (dotnet build -c {configuration} bench/ThroughputBench): missing", dll);
         await env.ReadMaxConnectionsAsync();
         await env.StartSimulatorAsync();
-        await env.StartObserverAsync();
-        env._amqp = await new ConnectionFactory { Uri = new Uri(settings.RabbitMq) }.CreateConnectionAsync("perf-bench-admin");
+        env._observer = await ObserverBus.StartAsync(settings.RabbitMq, prefetchCount: 512);
         return env;
     }
 
     private async Task StartSimulatorAsync()
     {
-        var port = FreePort();
-        SimulatorUrl = $"http://127.0.0.1:{port}";
-        _simulatorProcess = ChildProcess.Start("simulator", "dotnet",
-        [
-            SimulatorDll, "--urls", SimulatorUrl,
-            $"--Simulator:ApiKey={UpflowCall.ApiKey}", $"--Simulator:ApiSecret={UpflowCall.ApiSecret}", "--Simulator:AdminEndpoints=true",
+        SimulatorUrl = $"http://127.0.0.1:{FreePort()}";
+        _simulatorProcess = ChildProcess.StartDll("simulator", SimulatorDll, SimulatorHost.Arguments(SimulatorUrl,
+            UpflowCall.ApiKey, UpflowCall.ApiSecret,
             $"--Simulator:LatencyMs={_settings.LatencyMs}", "--Simulator:RateLimitPerSecond=0", "--Simulator:MaxConcurrentRequests=0",
-            "--Logging:LogLevel:Default=Warning",
-        ], null, LogDirectory);
-        Simulator.BaseAddress = new Uri(SimulatorUrl);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            try
-            {
-                (await Simulator.GetAsync("/_simulator/stats")).EnsureSuccessStatusCode();
-                return;
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline && !_simulatorProcess.HasExited)
-            {
-                await Task.Delay(200);
-            }
-        }
-    }
-
-    private async Task StartObserverAsync()
-    {
-        var uri = new Uri(_settings.RabbitMq);
-        var user = uri.UserInfo.Split(':', 2);
-        var vhost = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/'));
-        _observer = MassTransit.Bus.Factory.CreateUsingRabbitMq(bus =>
-        {
-            bus.Host(uri.Host, (ushort)(uri.IsDefaultPort || uri.Port < 0 ? 5672 : uri.Port), vhost.Length == 0 ? "/" : vhost, h =>
-            {
-                h.Username(user.Length > 0 && user[0].Length > 0 ? Uri.UnescapeDataString(user[0]) : "guest");
-                h.Password(user.Length > 1 ? Uri.UnescapeDataString(user[1]) : "guest");
-            });
-            bus.ReceiveEndpoint(new TemporaryEndpointDefinition(), endpoint =>
-            {
-                endpoint.PrefetchCount = 512;
-                endpoint.Handler<PortalLinkGenerated>(c =>
-                {
-                    _tracker?.Record(c.Message.RequestId, OutcomeKind.Generated);
-                    return Task.CompletedTask;
-                });
-                endpoint.Handler<PortalLinkFailed>(c =>
-                {
-                    _tracker?.Record(c.Message.RequestId, OutcomeKind.Failed, $"{c.Message.Reason}: {c.Message.Message}");
-                    return Task.CompletedTask;
-                });
-                endpoint.Handler<Fault<GeneratePortalLink>>(c =>
-                {
-                    _tracker?.Record(c.Message.Message.RequestId, OutcomeKind.Faulted,
-                        string.Join("; ", c.Message.Exceptions.Select(e => $"{e.ExceptionType}: {e.Message}")));
-                    return Task.CompletedTask;
-                });
-            });
-        });
-        await _observer.StartAsync();
+            "--Logging:LogLevel:Default=Warning"), null, LogDirectory);
+        _simulator = new SimulatorClient(SimulatorUrl);
+        await _simulator.WaitUntilUpAsync(TimeSpan.FromSeconds(60), () => _simulatorProcess.HasExited);
     }
 
     /// <summary>From now on, outcome events are matched against this batch's request ids.</summary>
-    public void Track(OutcomeTracker? tracker) => _tracker = tracker;
+    public void Track(OutcomeTracker? tracker) => _observer!.Track(tracker);
 
     /// <summary>Before each run: no queue of an earlier run may still take copies of the requests, no message may be left
     /// over, and the simulator's counters start at zero.</summary>
     public async Task ResetAsync()
     {
         foreach (var queue in BenchQueues)
-        {
-            await using var channel = await _amqp!.CreateChannelAsync();
-            try
-            {
-                await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false);
-            }
-            catch (OperationInterruptedException)
-            {
-                // Not there: nothing to clear.
-            }
-        }
-        await ResetSimulatorAsync();
+            await RawQueue.DeleteAsync(_settings.RabbitMq, queue);
+        await Simulator.ResetAsync();
     }
-
-    public async Task ResetSimulatorAsync() => (await Simulator.PostAsync("/_simulator/reset", null)).EnsureSuccessStatusCode();
 
     /// <summary>The simulator's answers since the last reset, by HTTP status.</summary>
     public async Task<Dictionary<string, long>> SimulatorCallsByStatusAsync()
     {
-        using var stats = System.Text.Json.JsonDocument.Parse(await Simulator.GetStringAsync("/_simulator/stats"));
+        var stats = await Simulator.StatsAsync();
         var result = new Dictionary<string, long>();
-        foreach (var property in stats.RootElement.EnumerateObject())
+        foreach (var property in stats.EnumerateObject())
             if (property.Name.Equals("byStatus", StringComparison.OrdinalIgnoreCase) && property.Value.ValueKind == System.Text.Json.JsonValueKind.Object)
                 foreach (var status in property.Value.EnumerateObject())
                     result[status.Name] = status.Value.GetInt64();
@@ -167,18 +101,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     }
 
     /// <summary>Consumers on a queue, or -1 while it does not exist.</summary>
-    public async Task<int> ConsumersAsync(string queue)
-    {
-        await using var channel = await _amqp!.CreateChannelAsync();
-        try
-        {
-            return (int)(await channel.QueueDeclarePassiveAsync(queue)).ConsumerCount;
-        }
-        catch (OperationInterruptedException)
-        {
-            return -1;
-        }
-    }
+    public Task<int> ConsumersAsync(string queue) => RawQueue.ConsumersAsync(_settings.RabbitMq, queue);
 
     public async Task WaitForConsumersAsync(string queue, int count, ChildProcess[] processes, TimeSpan timeout)
     {
@@ -187,10 +110,10 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         {
             foreach (var process in processes)
                 if (process.HasExited)
-                    throw new InvalidOperationException($"{process.Name} exited before consuming:\n{process.LogTail()}");
+                    throw new InvalidOperationException($"{process.Name} exited before consuming:\n{process.OutputTail()}");
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"{queue} has no {count} consumer(s) after {timeout.TotalSeconds:0} s:\n" +
-                                           string.Join("\n", processes.Select(p => p.LogTail())));
+                                           string.Join("\n", processes.Select(p => p.OutputTail())));
             await Task.Delay(250);
         }
     }
@@ -198,14 +121,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     /// <summary>A fresh, empty database; with <paramref name="withTable"/> the baselines' copy of portal_links.</summary>
     public async Task<string> CreateDatabaseAsync(bool withTable)
     {
-        var name = $"perf_{Guid.NewGuid():N}"[..30];
-        await using (var admin = new NpgsqlConnection(AdminConnection))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-        var connection = new NpgsqlConnectionStringBuilder(_settings.Postgres) { Database = name }.ConnectionString;
+        var connection = await _databases.CreateAsync("perf");
         if (withTable)
         {
             await using var db = new NpgsqlConnection(connection);
@@ -218,7 +134,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     private async Task ReadMaxConnectionsAsync()
     {
-        await using var admin = new NpgsqlConnection(AdminConnection);
+        await using var admin = new NpgsqlConnection(_databases.AdminConnection);
         await admin.OpenAsync();
         await using var show = new NpgsqlCommand("SHOW max_connections", admin);
         MaxConnections = int.Parse((string)(await show.ExecuteScalarAsync())!, CultureInfo.InvariantCulture);
@@ -243,45 +159,29 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         return rows;
     }
 
-    public async Task DropDatabaseAsync(string connection)
-    {
-        var name = new NpgsqlConnectionStringBuilder(connection).Database;
-        NpgsqlConnection.ClearAllPools();
-        await using var admin = new NpgsqlConnection(AdminConnection);
-        await admin.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", admin);
-        await drop.ExecuteNonQueryAsync();
-    }
-
-    /// <summary>Unpooled, so that no idle connection of ours keeps a database from being dropped.</summary>
-    private string AdminConnection => new NpgsqlConnectionStringBuilder(_settings.Postgres) { Pooling = false }.ConnectionString;
+    public Task DropDatabaseAsync(string connection) => _databases.DropAsync(connection);
 
     /// <summary>A worker process as an operator runs it: its own build output and appsettings.json, settings from
     /// environment variables, the shipped log configuration unless <c>--worker-log-level</c> says otherwise.</summary>
     public ChildProcess StartWorker(string name, string database, WorkerConfig config, int processes)
     {
-        var environment = new Dictionary<string, string>
-        {
-            ["ConnectionStrings__Postgres"] =
+        var settings = WorkerSettings.For(
                 new NpgsqlConnectionStringBuilder(database) { MaxPoolSize = WorkerPoolSize(processes) }.ConnectionString,
-            ["ConnectionStrings__RabbitMq"] = _settings.RabbitMq,
-            ["Upflow__BaseUrl"] = $"{SimulatorUrl}/v1",
-            ["Upflow__ApiKey"] = UpflowCall.ApiKey,
-            ["Upflow__ApiSecret"] = UpflowCall.ApiSecret,
-            ["Upflow__PortalHosts"] = "portal.upflow-simulator.invalid",
-            // The simulator has no rate limit: 0 turns the worker's budget off.
-            ["Upflow__MaxRequestsPerSecond"] = "0",
-            ["Upflow__MaxConcurrentRequests"] = I(config.MaxConcurrentRequests),
-            ["Consumer__ConcurrentMessageLimit"] = I(config.ConcurrentMessageLimit),
-            ["Consumer__PrefetchCount"] = I(config.PrefetchCount),
-            // Health, metrics and the status page on a free port each: two workers side by side never share 8080.
-            ["Urls"] = "http://127.0.0.1:0",
-        };
+                _settings.RabbitMq, SimulatorUrl, UpflowCall.ApiKey, UpflowCall.ApiSecret, maxRequestsPerSecond: 0)
+            .With(new Dictionary<string, string>
+            {
+                ["Upflow:MaxConcurrentRequests"] = I(config.MaxConcurrentRequests),
+                ["Consumer:ConcurrentMessageLimit"] = I(config.ConcurrentMessageLimit),
+                ["Consumer:PrefetchCount"] = I(config.PrefetchCount),
+                // Health, metrics and the status page on a free port each: two workers side by side never share 8080.
+                ["Urls"] = "http://127.0.0.1:0",
+            });
         if (!_settings.WorkerLogLevel.Equals("Information", StringComparison.OrdinalIgnoreCase))
-            environment["Serilog__MinimumLevel__Default"] = _settings.WorkerLogLevel;
+            settings["Serilog:MinimumLevel:Default"] = _settings.WorkerLogLevel;
+        // --worker-env names environment variables (Upflow__X); as configuration keys they meet the ones above.
         foreach (var (key, value) in _settings.WorkerEnvironment)
-            environment[key] = value;
-        return ChildProcess.Start(name, "dotnet", [WorkerDll], environment, LogDirectory);
+            settings[key.Replace("__", ":", StringComparison.Ordinal)] = value;
+        return ChildProcess.StartDll(name, WorkerDll, [], settings, LogDirectory);
     }
 
     private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
@@ -296,11 +196,9 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_observer is not null)
-            await _observer.StopAsync();
-        if (_amqp is not null)
-            await _amqp.DisposeAsync();
+            await _observer.DisposeAsync();
         if (_simulatorProcess is not null)
             await _simulatorProcess.DisposeAsync();
-        Simulator.Dispose();
+        _simulator?.Dispose();
     }
 }

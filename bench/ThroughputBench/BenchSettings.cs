@@ -1,4 +1,5 @@
 using System.Globalization;
+using PortalLinkWorker.TestKit;
 
 namespace ThroughputBench;
 
@@ -27,9 +28,7 @@ internal sealed record BenchSettings(
     string RabbitMq,
     string[] Only)
 {
-    public const string PostgresVariable = "PORTALLINK_TEST_POSTGRES";
     public const string RabbitMqVariable = "PORTALLINK_PERF_RABBITMQ";
-    public const string TestRabbitMqVariable = "PORTALLINK_TEST_RABBITMQ";
     public const string VirtualHost = "portallink-perf";
 
     /// <summary>The worker's shipped defaults (appsettings.json): 16 messages at once, prefetch 32, 5 Upflow calls at once.</summary>
@@ -42,11 +41,7 @@ internal sealed record BenchSettings(
     public static BenchSettings FromArgs(string[] args)
     {
         var quick = args.Contains("--quick");
-        var postgres = Environment.GetEnvironmentVariable(PostgresVariable);
-        if (string.IsNullOrEmpty(postgres))
-            throw new InvalidOperationException(
-                $"Set {PostgresVariable} to a PostgreSQL server where the benchmark may CREATE DATABASE " +
-                "(cd /work/main && eval \"$(bash scripts/services.sh env)\").");
+        var postgres = ServerVariables.RequirePostgres();
         var only = Value(args, "--only")?.Split(',') ?? AllScenarios;
         var memory = !quick || args.Contains("--memory");
         if (args.Contains("--no-memory"))
@@ -84,7 +79,7 @@ internal sealed record BenchSettings(
         var own = Environment.GetEnvironmentVariable(RabbitMqVariable);
         if (!string.IsNullOrEmpty(own))
             return own;
-        var tests = Environment.GetEnvironmentVariable(TestRabbitMqVariable);
+        var tests = Environment.GetEnvironmentVariable(ServerVariables.RabbitMq);
         if (!string.IsNullOrEmpty(tests) && Uri.TryCreate(tests, UriKind.Absolute, out var uri))
             return new UriBuilder(uri) { Path = "/" + VirtualHost }.Uri.ToString();
         return $"amqp://guest:guest@127.0.0.1:5672/{VirtualHost}";

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PortalLinkWorker.TestKit;
 
 namespace ThroughputBench;
 
@@ -25,6 +26,6 @@ internal sealed record ChildResult(int Operations, double Seconds, double CpuSec
         var (done, errors, firstError) = await work();
         var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
         var cpu = (ProcStat.CpuSeconds(pid) ?? 0) - cpu0;
-        return new ChildResult(done, seconds, cpu, ProcStat.Memory(pid)?.Peak ?? 0, errors, firstError);
+        return new ChildResult(done, seconds, cpu, ProcessMemory.Read(pid)?.Peak ?? 0, errors, firstError);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PortalLinkWorker.TestKit;
 
 namespace ThroughputBench;
 
@@ -14,7 +15,7 @@ internal sealed class MemorySampler(int[] pids, TimeSpan interval)
         {
             do
             {
-                var rss = pids.Sum(p => ProcStat.Memory(p)?.Rss ?? 0);
+                var rss = pids.Sum(p => ProcessMemory.Read(p)?.Rss ?? 0);
                 _samples.Add(new MemorySample(Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 2), Stats.Mb(rss), tracker.Count));
             }
             while (await timer.WaitForNextTickAsync(stop));

@@ -27,27 +27,6 @@ internal static class ProcStat
         }
     }
 
-    /// <summary>Resident set size now (VmRSS) and its peak over the process's life (VmHWM), in bytes.</summary>
-    public static (long Rss, long Peak)? Memory(int pid)
-    {
-        try
-        {
-            long rss = 0, peak = 0;
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                    rss = Kilobytes(line) * 1024;
-                else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    peak = Kilobytes(line) * 1024;
-            }
-            return (rss, peak);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
     /// <summary>The machine's busy and total CPU seconds since boot, over all cores (first line of /proc/stat;
     /// busy = everything but idle and iowait).</summary>
     public static (double Busy, double Total) Machine()

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PortalLinkWorker.TestKit;
 using ThroughputBench;
 
 // dotnet run -c Release --project bench/ThroughputBench -- [--quick] [--memory|--no-memory] [--only worker,bare,two,naive,parts,memory]
@@ -32,7 +33,7 @@ catch (IOException)
 }
 await using var _ = runLock;
 var name = BenchSettings.Value(args, "--name") ?? "throughput";
-var repository = FindRepositoryRoot();
+var repository = RepositoryRoot.Find();
 var startedAt = DateTimeOffset.UtcNow;
 var clock = Stopwatch.StartNew();
 var results = new List<RunResult>();
@@ -109,11 +110,3 @@ var ok = Report.Write(Path.Combine(repository, "bench", "results"), name, settin
     results, errors);
 return ok ? 0 : 1;
 
-static string FindRepositoryRoot()
-{
-    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "PortalLinkWorker.sln")))
-                return dir.FullName;
-    return Directory.GetCurrentDirectory();
-}

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PortalLinkContracts;
+using PortalLinkWorker.TestKit;
 
 namespace ThroughputBench;
 
@@ -60,7 +61,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
         var loops = new List<ChildProcess>();
         try
         {
-            loops.Add(ChildProcess.StartSelf("bare-loop",
+            loops.Add(ChildProcess.StartSelf("bare-loop", SelfDll,
             [
                 "--role", "bare-loop", "--concurrency", $"{concurrency}", "--prefetch", $"{2 * concurrency}", "--upflow-concurrency", $"{calls}",
                 "--postgres", database, "--rabbitmq", settings.RabbitMq, "--simulator", env.SimulatorUrl,
@@ -90,15 +91,20 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
                 args.AddRange(["--concurrency", $"{c}"]);
             if (database is not null)
                 args.AddRange(["--postgres", database]);
-            await using var child = ChildProcess.StartSelf(role, args, env.LogDirectory);
-            var exit = await child.WaitForExitAsync(TimeSpan.FromSeconds(120 + n / 50));
-            var reported = ChildResult.Find(child.Log());
+            await using var child = ChildProcess.StartSelf(role, SelfDll, args, env.LogDirectory);
+            var exit = await child.TryWaitForExitAsync(TimeSpan.FromSeconds(120 + n / 50));
+            if (exit is null)
+            {
+                await child.KillAsync();
+                exit = -1;
+            }
+            var reported = ChildResult.Find(child.Output);
             var rows = database is null ? null : await BenchEnvironment.RowsByStatusAsync(database);
             if (reported is null || exit != 0)
                 return new RunResult
                 {
                     Scenario = scenario, Config = label, Repetition = repetition, Requests = n, Concurrency = concurrency,
-                    Ok = false, Problem = $"exit {exit}: {child.LogTail(5)}",
+                    Ok = false, Problem = $"exit {exit}: {child.OutputTail(5)}",
                 };
             var problem = reported.Errors > 0 ? $"{reported.Errors} errors, first: {reported.FirstError}" : null;
             return new RunResult
@@ -140,7 +146,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
                 return Failed(scenario, label, repetition, requests, $"warm-up: {warm.Tracker.Count}/{settings.WarmUpRequests} outcomes. {Tail(measured)}");
             warmUp += settings.WarmUpRequests;
         }
-        await env.ResetSimulatorAsync();
+        await env.Simulator.ResetAsync();
         // Lets the JIT's background recompilations queued by the warm-up finish outside the window.
         await Task.Delay(TimeSpan.FromSeconds(1));
 
@@ -155,7 +161,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
         var simulatorCpu = (ProcStat.CpuSeconds(env.SimulatorProcess.Pid) ?? 0) - simulator0;
         var benchCpu = (ProcStat.CpuSeconds(Environment.ProcessId) ?? 0) - bench0;
         var machine = ProcStat.Machine();
-        var peak = pids.Select(p => ProcStat.Memory(p)?.Peak ?? 0).Max();
+        var peak = pids.Select(p => ProcessMemory.Read(p)?.Peak ?? 0).Max();
 
         // Stragglers (a duplicate, a late failure) land before the counts are read.
         await Task.Delay(300);
@@ -222,7 +228,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
             await Task.WhenAll(chunk.Select(r => env.Bus.Publish(r)));
             published += chunk.Length;
         }
-        var completed = await tracker.WaitAsync(timeout - Stopwatch.GetElapsedTime(started));
+        var completed = await tracker.WaitForAllAsync(timeout - Stopwatch.GetElapsedTime(started));
         var end = completed ? tracker.CompletedAt : Stopwatch.GetTimestamp();
         await stopSampling.CancelAsync();
         await sampling;
@@ -235,7 +241,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
 
     private static string Tail(IEnumerable<ChildProcess> processes) =>
         string.Join(" | ", processes.Select(p => $"{p.Name} log {p.LogPath}: " +
-                                                  string.Join(" / ", p.LogTail(3).Split('\n', StringSplitOptions.RemoveEmptyEntries))));
+                                                  string.Join(" / ", p.OutputTail(3).Split('\n', StringSplitOptions.RemoveEmptyEntries))));
 
     private static async Task StopAsync(List<ChildProcess> processes)
     {
@@ -251,6 +257,9 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
             }
         }));
     }
+
+    /// <summary>This executable, started again in one of its child modes.</summary>
+    public const string SelfDll = "ThroughputBench.dll";
 
     public static void Log(string message) => Console.WriteLine($"[bench {DateTime.Now:HH:mm:ss}] {message}");
 }

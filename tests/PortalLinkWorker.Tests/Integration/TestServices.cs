@@ -1,4 +1,4 @@
-using Npgsql;
+using PortalLinkWorker.TestKit;
 using Testcontainers.PostgreSql;
 using Testcontainers.RabbitMq;
 
@@ -11,9 +11,6 @@ namespace PortalLinkWorker.Tests.Integration;
 /// </summary>
 public static class TestServices
 {
-    public const string PostgresVariable = "PORTALLINK_TEST_POSTGRES";
-    public const string RabbitMqVariable = "PORTALLINK_TEST_RABBITMQ";
-
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static (string Postgres, string RabbitMq)? _servers;
 
@@ -34,20 +31,13 @@ public static class TestServices
     public static async Task<string> CreateDatabaseAsync(string prefix)
     {
         var (postgres, _) = await ServersAsync();
-        var name = $"{prefix}_{Guid.NewGuid():N}"[..40];
-        await using (var admin = new NpgsqlConnection(postgres))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-        return new NpgsqlConnectionStringBuilder(postgres) { Database = name }.ConnectionString;
+        return await new DatabaseFactory(postgres).CreateAsync(prefix);
     }
 
     private static async Task<(string, string)> StartAsync()
     {
-        var postgres = Environment.GetEnvironmentVariable(PostgresVariable);
-        var rabbit = Environment.GetEnvironmentVariable(RabbitMqVariable);
+        var postgres = Environment.GetEnvironmentVariable(ServerVariables.Postgres);
+        var rabbit = Environment.GetEnvironmentVariable(ServerVariables.RabbitMq);
         if (!string.IsNullOrEmpty(postgres) && !string.IsNullOrEmpty(rabbit))
             return (postgres, rabbit);
         try
@@ -60,7 +50,7 @@ public static class TestServices
         catch (Exception e)
         {
             throw new InvalidOperationException(
-                $"The integration tests need a real PostgreSQL and RabbitMQ: set {PostgresVariable} and {RabbitMqVariable} " +
+                $"The integration tests need a real PostgreSQL and RabbitMQ: set {ServerVariables.Postgres} and {ServerVariables.RabbitMq} " +
                 "(scripts/test.sh starts local servers and sets both) or run a Docker engine for Testcontainers. " +
                 $"Starting containers failed: {e.Message}", e);
         }

@@ -1,9 +1,0 @@
-namespace RateLimitBench;
-
-/// <summary>What the observer bus saw for a request.</summary>
-internal enum OutcomeKind
-{
-    Generated,
-    Failed,
-    Faulted,
-}

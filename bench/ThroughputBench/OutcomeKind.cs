@@ -1,8 +1,0 @@
-namespace ThroughputBench;
-
-internal enum OutcomeKind
-{
-    Generated,
-    Failed,
-    Faulted,
-}

@@ -9,6 +9,7 @@ using Npgsql;
 using PortalLinkContracts;
 using PortalLinkWorker.Hosting;
 using UpflowSimulator;
+using PortalLinkWorker.Messaging;
 
 // dotnet run -c Release --project bench/CampaignBench -- [--quick] [--name campaign]
 // Needs PORTALLINK_TEST_POSTGRES (a server where it may CREATE DATABASE) and CAMPAIGN_BENCH_RABBITMQ (default: the

@@ -7,6 +7,7 @@ using Npgsql;
 using PortalLinkContracts;
 using PortalLinkWorker.Hosting;
 using UpflowSimulator;
+using PortalLinkWorker.Messaging;
 
 namespace RateLimitBench;
 

@@ -1,4 +1,5 @@
 using MassTransit;
+using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Campaigns;
 

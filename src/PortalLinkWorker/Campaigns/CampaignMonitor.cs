@@ -1,9 +1,9 @@
 using System.Diagnostics.Metrics;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Operations;
 using PortalLinkWorker.Persistence;
+using PortalLinkWorker.Telemetry;
 
 namespace PortalLinkWorker.Campaigns;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using PortalLinkWorker.Campaigns;
+using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Cli;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using MassTransit;
 using PortalLinkContracts;
 using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Messaging;
 
 namespace PortalLinkWorker.Cli;
 

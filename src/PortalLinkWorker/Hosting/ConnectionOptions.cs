@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using PortalLinkWorker.Messaging;
 
 namespace PortalLinkWorker.Hosting;
 

@@ -7,6 +7,8 @@ using PortalLinkWorker.Links;
 using PortalLinkWorker.Persistence;
 using PortalLinkWorker.Upflow;
 using Serilog;
+using PortalLinkWorker.Messaging;
+using PortalLinkWorker.Operations;
 
 namespace PortalLinkWorker.Hosting;
 

@@ -26,7 +26,7 @@ public sealed partial class PortalLinkRequestHandler(
     IOptions<UpflowOptions> upflowOptions,
     IOptions<DatabaseOptions> databaseOptions,
     TimeProvider time,
-    Operations.LinkOutcomes outcomes,
+    LinkOutcomes outcomes,
     ILogger<PortalLinkRequestHandler> logger)
 {
     /// <summary>Header of a message handed back for an outage: when it first tried Upflow (ISO 8601).</summary>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using PortalLinkWorker.Hosting;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using PortalLinkWorker.Messaging;
 
 namespace PortalLinkWorker.Operations;
 

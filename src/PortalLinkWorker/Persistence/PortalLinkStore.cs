@@ -2,7 +2,6 @@ using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NpgsqlTypes;
-using PortalLinkWorker.Campaigns;
 
 namespace PortalLinkWorker.Persistence;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Messaging;
 
 namespace PortalLinkWorker.Tests.Hosting;
 

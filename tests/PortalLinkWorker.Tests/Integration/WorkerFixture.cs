@@ -6,6 +6,7 @@ using Npgsql;
 using PortalLinkContracts;
 using PortalLinkWorker.Hosting;
 using UpflowSimulator;
+using PortalLinkWorker.Messaging;
 
 namespace PortalLinkWorker.Tests.Integration;
 

@@ -1,6 +1,7 @@
-using PortalLinkWorker.Operations;
+using PortalLinkWorker.Campaigns;
 
-namespace PortalLinkWorker.Campaigns;
+
+namespace PortalLinkWorker.Operations;
 
 /// <summary>The status page's campaigns: <see cref="CampaignMonitor"/>'s last reading.</summary>
 public sealed class CampaignMonitorStatus(CampaignMonitor monitor) : CampaignStatusSource

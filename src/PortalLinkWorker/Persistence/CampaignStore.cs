@@ -2,9 +2,8 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using NpgsqlTypes;
-using PortalLinkWorker.Persistence;
 
-namespace PortalLinkWorker.Campaigns;
+namespace PortalLinkWorker.Persistence;
 
 /// <summary>
 /// The statements of the campaign protocol (docs/design.md, "Campaigns"), on the scope's <see cref="PortalLinkDbContext"/>

@@ -1,4 +1,5 @@
 using MassTransit;
+using PortalLinkWorker.Links;
 using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Campaigns;
@@ -10,10 +11,8 @@ namespace PortalLinkWorker.Campaigns;
 /// died after completing). A crash after the broker's confirm and before the commit publishes the event again, with the
 /// same message id (derived from campaign and run).
 /// </summary>
-public sealed partial class CampaignCompletion(CampaignStore store, ILogger<CampaignCompletion> logger)
+public sealed partial class CampaignCompletion(CampaignStore store, ILogger<CampaignCompletion> logger) : ICampaignCompletion
 {
-    /// <summary>Publishes the completion of <paramref name="campaignId"/>'s current run unless it is not completed or
-    /// already published; with <paramref name="skipLocked"/>, also leaves it to whoever is publishing it now.</summary>
     public async Task<bool> PublishAsync(Guid campaignId, IPublishEndpoint publisher, bool skipLocked, CancellationToken cancellationToken)
     {
         await using var transaction = await store.BeginTransactionAsync(cancellationToken);

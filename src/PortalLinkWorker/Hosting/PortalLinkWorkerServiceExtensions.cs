@@ -75,9 +75,13 @@ public static class PortalLinkWorkerServiceExtensions
         // Pooled: a context per message otherwise costs a fresh set of EF Core services each time.
         services.AddDbContextPool<PortalLinkDbContext>((sp, db) =>
             db.UseNpgsql(WithPreparedStatements(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres)));
+        // Upflow's shared state lives in PostgreSQL; a test that registered in-memory stores first keeps them.
+        services.TryAddSingleton<IRateBudgetStore, PostgresRateBudgetStore>();
+        services.TryAddSingleton<IUpflowSlotLocks, PostgresSlotLocks>();
         services.AddScoped<PortalLinkStore>();
         services.AddScoped<CampaignStore>();
         services.AddScoped<CampaignCompletion>();
+        services.AddScoped<ICampaignCompletion>(sp => sp.GetRequiredService<CampaignCompletion>());
         services.AddScoped<CampaignStarter>();
         return services;
     }

@@ -2,7 +2,6 @@ using MassTransit;
 using Npgsql;
 using Microsoft.Extensions.Options;
 using PortalLinkContracts;
-using PortalLinkWorker.Campaigns;
 using PortalLinkWorker.Persistence;
 using PortalLinkWorker.Upflow;
 
@@ -19,7 +18,7 @@ namespace PortalLinkWorker.Links;
 /// </summary>
 public sealed partial class PortalLinkRequestHandler(
     PortalLinkStore store,
-    CampaignCompletion completion,
+    ICampaignCompletion completion,
     UpflowClient upflow,
     UpflowPace pace,
     ConsumptionSwitch consumption,

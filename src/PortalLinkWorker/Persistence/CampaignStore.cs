@@ -202,6 +202,25 @@ public sealed class CampaignStore(PortalLinkDbContext db)
             reader.GetInt32(11), reader.IsDBNull(12) ? 0 : reader.GetDouble(12));
     }
 
+    /// <summary>The campaigns running or finished in the last day, newest first, at most <paramref name="limit"/>.</summary>
+    public async Task<IReadOnlyList<CampaignSummary>> RecentAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var command = await CommandAsync("""
+            SELECT campaign_id, name, total, generated_count, failed_count, created_at, completed_at IS NOT NULL
+            FROM portal_link_campaigns
+            WHERE completed_at IS NULL OR completed_at > clock_timestamp() - interval '1 day'
+            ORDER BY created_at DESC
+            LIMIT @limit
+            """, cancellationToken);
+        command.Parameters.AddWithValue("limit", limit);
+        var rows = new List<CampaignSummary>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            rows.Add(new CampaignSummary(reader.GetGuid(0), reader.GetString(1), reader.GetBoolean(6), reader.GetInt32(2),
+                reader.GetInt32(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5)));
+        return rows;
+    }
+
     /// <summary>Campaigns whose run completed at least <paramref name="olderThan"/> ago without its event published.</summary>
     public async Task<IReadOnlyList<Guid>> UnpublishedCompletionsAsync(TimeSpan olderThan, CancellationToken cancellationToken)
     {

@@ -15,15 +15,12 @@ public sealed partial class CampaignCompletion(CampaignStore store, ILogger<Camp
 {
     public async Task<bool> PublishAsync(Guid campaignId, IPublishEndpoint publisher, bool skipLocked, CancellationToken cancellationToken)
     {
-        await using var transaction = await store.BeginTransactionAsync(cancellationToken);
-        if (await store.LockUnpublishedAsync(campaignId, skipLocked, cancellationToken) is not var (completed, run))
-        {
-            await transaction.RollbackAsync(cancellationToken);
+        await using var unpublished = await store.LockUnpublishedAsync(campaignId, skipLocked, cancellationToken);
+        if (unpublished is null)
             return false;
-        }
+        var (completed, run) = (unpublished.Event, unpublished.Run);
         await publisher.Publish(completed, context => context.MessageId = MessageId(campaignId, run), cancellationToken);
-        await store.MarkPublishedAsync(campaignId, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await unpublished.MarkPublishedAsync(cancellationToken);
         LogPublished(logger, campaignId, completed.Name, run, completed.Total, completed.Generated, completed.Failed);
         return true;
     }

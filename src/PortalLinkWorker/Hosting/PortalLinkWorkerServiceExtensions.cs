@@ -1,4 +1,5 @@
 using MassTransit;
+using Npgsql;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -72,9 +73,12 @@ public static class PortalLinkWorkerServiceExtensions
 
     public static IServiceCollection AddPortalLinkDatabase(this IServiceCollection services)
     {
-        // Pooled: a context per message otherwise costs a fresh set of EF Core services each time.
-        services.AddDbContextPool<PortalLinkDbContext>((sp, db) =>
-            db.UseNpgsql(WithPreparedStatements(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres)));
+        // Every statement of the worker runs on this one data source (its pool); EF Core, there for the schema and the
+        // migrations, uses it too.
+        services.TryAddSingleton(sp =>
+            new NpgsqlDataSourceBuilder(WithPreparedStatements(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres)).Build());
+        // Pooled: a context otherwise costs a fresh set of EF Core services each time.
+        services.AddDbContextPool<PortalLinkDbContext>((sp, db) => db.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()));
         // Upflow's shared state lives in PostgreSQL; a test that registered in-memory stores first keeps them.
         services.TryAddSingleton<IRateBudgetStore, PostgresRateBudgetStore>();
         services.TryAddSingleton<IUpflowSlotLocks, PostgresSlotLocks>();
@@ -94,7 +98,7 @@ public static class PortalLinkWorkerServiceExtensions
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         if (given.Keys.Cast<string>().Any(k => k.Replace(" ", "").Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)))
             return connectionString;
-        return new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 20 }.ConnectionString;
+        return new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 20 }.ConnectionString;
     }
 
     public static IServiceCollection AddPortalLinkBus(this IServiceCollection services)

@@ -74,7 +74,9 @@ public static class PortalLinkWorkerServiceExtensions
     public static IServiceCollection AddPortalLinkDatabase(this IServiceCollection services)
     {
         // Every statement of the worker runs on this one data source (its pool); EF Core, there for the schema and the
-        // migrations, uses it too.
+        // migrations, uses it too. Two sessions are not from it, on purpose: the call slots' (PostgresSlotLocks: unpooled,
+        // its advisory locks live as long as it does) and the health check's (a small pool of its own, so a probe never
+        // waits behind busy consumers).
         services.TryAddSingleton(sp =>
             new NpgsqlDataSourceBuilder(WithPreparedStatements(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres)).Build());
         // Pooled: a context otherwise costs a fresh set of EF Core services each time.

@@ -55,7 +55,7 @@ public sealed partial class ArchitectureTests
         "Persistence/PostgresSlotLocks.cs",
         "Operations/ConfigurationCheck.cs",
         "Operations/ConnectionPoolCheck.cs",
-        "Operations/PostgresHealthCheck.cs",
+        "Persistence/DatabaseProbe.cs",
         "Operations/QueueDepths.cs",
     ];
 

@@ -75,8 +75,8 @@ public static class PortalLinkWorkerServiceExtensions
     {
         // Every statement of the worker runs on this one data source (its pool); EF Core, there for the schema and the
         // migrations, uses it too. Two sessions are not from it, on purpose: the call slots' (PostgresSlotLocks: unpooled,
-        // its advisory locks live as long as it does) and the health check's (a small pool of its own, so a probe never
-        // waits behind busy consumers).
+        // its advisory locks live as long as it does) and the health check's (DatabaseProbe: a small pool of its own, so a
+        // probe never waits behind busy consumers).
         services.TryAddSingleton(sp =>
             new NpgsqlDataSourceBuilder(WithPreparedStatements(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres)).Build());
         // Pooled: a context otherwise costs a fresh set of EF Core services each time.
@@ -84,6 +84,7 @@ public static class PortalLinkWorkerServiceExtensions
         // Upflow's shared state lives in PostgreSQL; a test that registered in-memory stores first keeps them.
         services.TryAddSingleton<IRateBudgetStore, PostgresRateBudgetStore>();
         services.TryAddSingleton<IUpflowSlotLocks, PostgresSlotLocks>();
+        services.TryAddSingleton<DatabaseProbe>();
         services.AddScoped<PortalLinkStore>();
         services.AddScoped<CampaignStore>();
         services.AddScoped<CampaignCompletion>();

@@ -5,6 +5,7 @@ using System.Text.Json;
 using CampaignBench;
 using PortalLinkContracts;
 using PortalLinkWorker.TestKit;
+using PortalLinkWorker.Messaging;
 
 // dotnet run -c Release --project bench/CampaignBench -- [--quick] [--name campaign]
 // Needs PORTALLINK_TEST_POSTGRES (a server where it may CREATE DATABASE) and CAMPAIGN_BENCH_RABBITMQ (default: the

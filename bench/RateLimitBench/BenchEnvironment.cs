@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using PortalLinkWorker.Hosting;
 using PortalLinkWorker.TestKit;
+using PortalLinkWorker.Messaging;
 
 namespace RateLimitBench;
 

@@ -1,3 +1,4 @@
+using PortalLinkWorker.Messaging;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using MassTransit;

@@ -1,4 +1,6 @@
 using MassTransit;
+using PortalLinkWorker.Links;
+using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Campaigns;
 
@@ -9,21 +11,16 @@ namespace PortalLinkWorker.Campaigns;
 /// died after completing). A crash after the broker's confirm and before the commit publishes the event again, with the
 /// same message id (derived from campaign and run).
 /// </summary>
-public sealed partial class CampaignCompletion(CampaignStore store, ILogger<CampaignCompletion> logger)
+public sealed partial class CampaignCompletion(CampaignStore store, ILogger<CampaignCompletion> logger) : ICampaignCompletion
 {
-    /// <summary>Publishes the completion of <paramref name="campaignId"/>'s current run unless it is not completed or
-    /// already published; with <paramref name="skipLocked"/>, also leaves it to whoever is publishing it now.</summary>
     public async Task<bool> PublishAsync(Guid campaignId, IPublishEndpoint publisher, bool skipLocked, CancellationToken cancellationToken)
     {
-        await using var transaction = await store.BeginTransactionAsync(cancellationToken);
-        if (await store.LockUnpublishedAsync(campaignId, skipLocked, cancellationToken) is not var (completed, run))
-        {
-            await transaction.RollbackAsync(cancellationToken);
+        await using var unpublished = await store.LockUnpublishedAsync(campaignId, skipLocked, cancellationToken);
+        if (unpublished is null)
             return false;
-        }
+        var (completed, run) = (unpublished.Event, unpublished.Run);
         await publisher.Publish(completed, context => context.MessageId = MessageId(campaignId, run), cancellationToken);
-        await store.MarkPublishedAsync(campaignId, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await unpublished.MarkPublishedAsync(cancellationToken);
         LogPublished(logger, campaignId, completed.Name, run, completed.Total, completed.Generated, completed.Failed);
         return true;
     }

@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
+using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Campaigns;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using nietras.SeparatedValues;
 using PortalLinkWorker.Input;
 using PortalLinkWorker.Links;
+using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Campaigns;
 

@@ -1,3 +1,5 @@
+using PortalLinkWorker.Persistence;
+
 namespace PortalLinkWorker.Campaigns;
 
 /// <summary>One data row of a campaign CSV: the customer it names, or what is wrong with it.</summary>

@@ -1,15 +1,13 @@
 using System.Diagnostics.Metrics;
-using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using PortalLinkWorker.Hosting;
-using PortalLinkWorker.Operations;
 using PortalLinkWorker.Persistence;
+using PortalLinkWorker.Telemetry;
 
 namespace PortalLinkWorker.Campaigns;
 
 /// <summary>
 /// Reads the campaigns that are running or finished in the last day every <see cref="PollInterval"/>, for the status
-/// page (<see cref="CampaignMonitorStatus"/>) and the campaign gauges. The gauges sum over running campaigns: a label per
+/// page (Operations' <c>CampaignMonitorStatus</c>) and the campaign gauges. The gauges sum over running campaigns: a label per
 /// campaign would grow the metric series without bound.
 /// </summary>
 public sealed partial class CampaignMonitor : BackgroundService
@@ -23,7 +21,7 @@ public sealed partial class CampaignMonitor : BackgroundService
     private readonly IServiceScopeFactory _scopes;
     private readonly TimeProvider _time;
     private readonly ILogger<CampaignMonitor> _logger;
-    private volatile IReadOnlyList<StatusSnapshot.CampaignRow> _latest = [];
+    private volatile IReadOnlyList<CampaignSummary> _latest = [];
 
     public CampaignMonitor(IServiceScopeFactory scopes, TimeProvider time, IMeterFactory meters, ILogger<CampaignMonitor> logger)
     {
@@ -42,9 +40,9 @@ public sealed partial class CampaignMonitor : BackgroundService
     }
 
     /// <summary>The last reading, newest campaign first.</summary>
-    public IReadOnlyList<StatusSnapshot.CampaignRow> Latest => _latest;
+    public IReadOnlyList<CampaignSummary> Latest => _latest;
 
-    private IEnumerable<StatusSnapshot.CampaignRow> Running() => _latest.Where(c => c.State == "running");
+    private IEnumerable<CampaignSummary> Running() => _latest.Where(c => !c.IsCompleted);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -63,26 +61,10 @@ public sealed partial class CampaignMonitor : BackgroundService
         }
     }
 
-    private async Task<IReadOnlyList<StatusSnapshot.CampaignRow>> ReadAsync(CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<CampaignSummary>> ReadAsync(CancellationToken cancellationToken)
     {
         await using var scope = _scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<PortalLinkDbContext>();
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        await using var command = ((NpgsqlConnection)db.Database.GetDbConnection()).CreateCommand();
-        command.CommandText = """
-            SELECT campaign_id, name, total, generated_count, failed_count, created_at, completed_at IS NOT NULL
-            FROM portal_link_campaigns
-            WHERE completed_at IS NULL OR completed_at > clock_timestamp() - interval '1 day'
-            ORDER BY created_at DESC
-            LIMIT @limit
-            """;
-        command.Parameters.AddWithValue("limit", MaxShown);
-        var rows = new List<StatusSnapshot.CampaignRow>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            rows.Add(new StatusSnapshot.CampaignRow(reader.GetGuid(0), reader.GetString(1), reader.GetBoolean(6) ? "completed" : "running",
-                reader.GetInt32(2), reader.GetInt32(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5)));
-        return rows;
+        return await scope.ServiceProvider.GetRequiredService<CampaignStore>().RecentAsync(MaxShown, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not read campaign progress: {Error}")]

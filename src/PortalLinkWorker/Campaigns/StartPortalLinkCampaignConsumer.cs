@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using PortalLinkContracts;
 using PortalLinkWorker.Links;
+using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Campaigns;
 

@@ -4,6 +4,8 @@ using Npgsql;
 using PortalLinkWorker.Campaigns;
 using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Upflow;
+using PortalLinkWorker.Messaging;
+using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Cli;
 

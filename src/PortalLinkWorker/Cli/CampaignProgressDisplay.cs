@@ -1,6 +1,7 @@
 using System.Globalization;
 using PortalLinkWorker.Campaigns;
 using Spectre.Console;
+using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Cli;
 

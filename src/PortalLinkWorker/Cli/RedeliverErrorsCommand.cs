@@ -2,6 +2,7 @@ using System.CommandLine;
 using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Links;
 using RabbitMQ.Client;
+using PortalLinkWorker.Messaging;
 
 namespace PortalLinkWorker.Cli;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using MassTransit;
 using PortalLinkContracts;
 using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Messaging;
 
 namespace PortalLinkWorker.Cli;
 

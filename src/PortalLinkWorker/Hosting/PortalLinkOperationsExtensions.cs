@@ -9,6 +9,8 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using PortalLinkWorker.Operations;
+using PortalLinkWorker.Telemetry;
+using PortalLinkWorker.Links;
 
 namespace PortalLinkWorker.Hosting;
 
@@ -87,7 +89,7 @@ public static class PortalLinkOperationsExtensions
         services.AddSingleton<StatusService>();
         services.AddSingleton<Campaigns.CampaignMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<Campaigns.CampaignMonitor>());
-        services.AddSingleton<CampaignStatusSource, Campaigns.CampaignMonitorStatus>();
+        services.AddSingleton<CampaignStatusSource, CampaignMonitorStatus>();
         return services;
     }
 

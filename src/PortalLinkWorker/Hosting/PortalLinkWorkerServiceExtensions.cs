@@ -1,4 +1,5 @@
 using MassTransit;
+using Npgsql;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -8,6 +9,8 @@ using PortalLinkWorker.Persistence;
 using PortalLinkWorker.Upflow;
 using Serilog;
 using Serilog.Events;
+using PortalLinkWorker.Messaging;
+using PortalLinkWorker.Operations;
 
 namespace PortalLinkWorker.Hosting;
 
@@ -74,12 +77,22 @@ public static class PortalLinkWorkerServiceExtensions
 
     public static IServiceCollection AddPortalLinkDatabase(this IServiceCollection services)
     {
-        // Pooled: a context per message otherwise costs a fresh set of EF Core services each time.
-        services.AddDbContextPool<PortalLinkDbContext>((sp, db) =>
-            db.UseNpgsql(WithPreparedStatements(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres)));
+        // Every statement of the worker runs on this one data source (its pool); EF Core, there for the schema and the
+        // migrations, uses it too. Two sessions are not from it, on purpose: the call slots' (PostgresSlotLocks: unpooled,
+        // its advisory locks live as long as it does) and the health check's (DatabaseProbe: a small pool of its own, so a
+        // probe never waits behind busy consumers).
+        services.TryAddSingleton(sp =>
+            new NpgsqlDataSourceBuilder(WithPreparedStatements(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value.Postgres)).Build());
+        // Pooled: a context otherwise costs a fresh set of EF Core services each time.
+        services.AddDbContextPool<PortalLinkDbContext>((sp, db) => db.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()));
+        // Upflow's shared state lives in PostgreSQL; a test that registered in-memory stores first keeps them.
+        services.TryAddSingleton<IRateBudgetStore, PostgresRateBudgetStore>();
+        services.TryAddSingleton<IUpflowSlotLocks, PostgresSlotLocks>();
+        services.TryAddSingleton<DatabaseProbe>();
         services.AddScoped<PortalLinkStore>();
         services.AddScoped<CampaignStore>();
         services.AddScoped<CampaignCompletion>();
+        services.AddScoped<ICampaignCompletion>(sp => sp.GetRequiredService<CampaignCompletion>());
         services.AddScoped<CampaignStarter>();
         return services;
     }
@@ -92,7 +105,7 @@ public static class PortalLinkWorkerServiceExtensions
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         if (given.Keys.Cast<string>().Any(k => k.Replace(" ", "").Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)))
             return connectionString;
-        return new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 20 }.ConnectionString;
+        return new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 20 }.ConnectionString;
     }
 
     public static IServiceCollection AddPortalLinkBus(this IServiceCollection services)

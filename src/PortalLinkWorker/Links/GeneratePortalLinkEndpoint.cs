@@ -29,7 +29,7 @@ public static class GeneratePortalLinkEndpoint
         // going silently to the error queue.
         void ConfigureError(IPipeConfigurator<ExceptionReceiveContext> error) => UnreadableRequestFilter.Configure(error,
             context.GetRequiredService<TimeProvider>(), context.GetRequiredService<ILogger<UnreadableRequestFilter>>(),
-            context.GetRequiredService<Operations.LinkOutcomes>());
+            context.GetRequiredService<LinkOutcomes>());
         endpointConfigurator.ConfigureError(ConfigureError);
         // A body over the limit is refused before it is deserialised, and answered the same way.
         MessageSizeFilter.Configure(endpointConfigurator, context.GetRequiredService<IOptions<ConsumerOptions>>().Value.MaxMessageSize,

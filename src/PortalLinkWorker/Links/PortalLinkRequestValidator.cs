@@ -1,5 +1,6 @@
 using PortalLinkContracts;
 using PortalLinkWorker.Input;
+using PortalLinkWorker.Upflow;
 
 namespace PortalLinkWorker.Links;
 
@@ -9,7 +10,8 @@ namespace PortalLinkWorker.Links;
 /// </summary>
 public static class PortalLinkRequestValidator
 {
-    public const string ExternalPrefix = "external:";
+    /// <summary>The prefix of an ERP customer id (<see cref="UpflowCustomerPath.ExternalPrefix"/>).</summary>
+    public const string ExternalPrefix = UpflowCustomerPath.ExternalPrefix;
 
     /// <summary>Longest CustomerId accepted. Upflow documents none; ERP ids are far shorter, and a bound keeps a
     /// publisher's mistake from becoming a megabyte-long URL.</summary>

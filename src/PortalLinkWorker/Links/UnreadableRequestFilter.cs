@@ -13,13 +13,13 @@ namespace PortalLinkWorker.Links;
 /// (<see cref="MessageSizeFilter"/>). A body without a readable RequestId goes to the error queue, with the reason.
 /// </summary>
 public sealed partial class UnreadableRequestFilter(TimeProvider time, ILogger<UnreadableRequestFilter> logger,
-    Operations.LinkOutcomes? outcomes = null)
+    LinkOutcomes? outcomes = null)
     : IFilter<ExceptionReceiveContext>
 {
     /// <summary>The error pipe of the endpoint: this filter, then MassTransit's usual two (publish the Fault, move the
     /// message to the error queue), which only run when this one passes the message on.</summary>
     public static void Configure(IPipeConfigurator<ExceptionReceiveContext> error, TimeProvider time, ILogger<UnreadableRequestFilter> logger,
-        Operations.LinkOutcomes? outcomes = null)
+        LinkOutcomes? outcomes = null)
     {
         error.UseFilter(new UnreadableRequestFilter(time, logger, outcomes));
         error.UseFilter(new MassTransit.Middleware.GenerateFaultFilter());

@@ -3,6 +3,7 @@ using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Persistence;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using PortalLinkWorker.Messaging;
 
 namespace PortalLinkWorker.Operations;
 

@@ -1,3 +1,5 @@
+using PortalLinkWorker.Links;
+
 namespace PortalLinkWorker.Operations;
 
 /// <summary>What <c>/status.json</c> answers and the status page shows. Never a portal URL or a secret.</summary>

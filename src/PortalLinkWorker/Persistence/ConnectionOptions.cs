@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace PortalLinkWorker.Persistence;
 
 /// <summary>The <c>ConnectionStrings</c> section: where PostgreSQL and RabbitMQ are. Whether each string parses is
-/// checked by <see cref="Hosting.ConnectionOptionsRules"/>.</summary>
+/// checked by <see cref="ConnectionOptionsRules"/>.</summary>
 public sealed class ConnectionOptions
 {
     public const string Section = "ConnectionStrings";

@@ -1,14 +1,14 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using PortalLinkWorker.Upflow;
 
 namespace PortalLinkWorker.Persistence;
 
 /// <summary>The account's budget in PostgreSQL, which every replica already shares: one row, changed under a row lock
 /// in a short transaction, with the database's clock.</summary>
-public sealed class PostgresRateBudgetStore(IServiceScopeFactory scopes, IOptions<UpflowOptions> options) : IRateBudgetStore
+public sealed class PostgresRateBudgetStore(NpgsqlDataSource dataSource, IOptions<UpflowOptions> options) : IRateBudgetStore
 {
     private readonly string _account = AccountKey(options.Value);
 
@@ -20,39 +20,38 @@ public sealed class PostgresRateBudgetStore(IServiceScopeFactory scopes, IOption
     public async Task<(T Result, DateTimeOffset Now)> UpdateAsync<T>(
         Func<RateBudgetState?, DateTimeOffset, (RateBudgetState State, T Result)> change, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<PortalLinkDbContext>();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var now = PostgresTime.Truncate(
-            await db.Database.SqlQuery<DateTimeOffset>($"SELECT clock_timestamp() AS \"Value\"").SingleAsync(cancellationToken));
-        var rows = await db.RateBudgets
-            .FromSql($"SELECT * FROM upflow_rate_budgets WHERE account = {_account} FOR UPDATE")
-            .ToListAsync(cancellationToken);
-        var record = rows.SingleOrDefault();
-        var (state, result) = change(record?.ToState(), now);
-        if (record is null)
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        DateTimeOffset now;
+        RateBudgetRecord? record = null;
+        await using (var read = new NpgsqlBatch(connection, transaction)
         {
-            var created = new RateBudgetRecord { Account = _account };
-            created.Apply(state, now);
-            var inserted = await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO upflow_rate_budgets (account, tokens, refilled_at, paused_until, rate, rate_changed_at, updated_at,
-                                                 admitted_slots, admitted_latest_slot, throttled_at, throttled_pause)
-                VALUES ({created.Account}, {created.Tokens}, {created.RefilledAt}, {created.PausedUntil}, {created.Rate},
-                        {created.RateChangedAt}, {created.UpdatedAt}, {created.AdmittedSlots}, {created.AdmittedLatestSlot},
-                        {created.ThrottledAt}, {created.ThrottledPause})
-                ON CONFLICT (account) DO NOTHING
-                """, cancellationToken);
-            if (inserted == 0)
+            BatchCommands =
             {
-                // Another replica created the row first: apply the change to its row instead.
-                await transaction.RollbackAsync(cancellationToken);
-                return await UpdateAsync(change, cancellationToken);
-            }
-        }
-        else
+                // The database's clock, read before the row's lock is waited for.
+                new NpgsqlBatchCommand("SELECT clock_timestamp() AS now"),
+                new NpgsqlBatchCommand($"SELECT {RateBudgetRecord.Columns} FROM upflow_rate_budgets WHERE account = $1 FOR UPDATE")
+                    { Parameters = { new NpgsqlParameter<string> { TypedValue = _account } } },
+            },
+        })
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
         {
-            record.Apply(state, now);
-            await db.SaveChangesAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            now = PostgresTime.Truncate(reader.Get<DateTimeOffset>("now"));
+            await reader.NextResultAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+                record = RateBudgetRecord.Read(reader);
+        }
+        var (state, result) = change(record?.ToState(), now);
+        var written = record ?? new RateBudgetRecord { Account = _account };
+        written.Apply(state, now);
+        await using var write = new NpgsqlCommand(record is null ? RateBudgetRecord.Insert : RateBudgetRecord.Update, connection, transaction);
+        written.AddParameters(write.Parameters);
+        if (await write.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            // Another replica created the row first: apply the change to its row instead.
+            await transaction.RollbackAsync(cancellationToken);
+            return await UpdateAsync(change, cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
         return (result, now);

@@ -1,10 +1,32 @@
+using Npgsql;
+using NpgsqlTypes;
 using PortalLinkWorker.Upflow;
 
 namespace PortalLinkWorker.Persistence;
 
-/// <summary>One row of <c>upflow_rate_budgets</c>: the shared <see cref="RateBudgetState"/> of one Upflow account.</summary>
+/// <summary>One row of <c>upflow_rate_budgets</c>: the shared <see cref="RateBudgetState"/> of one Upflow account, and
+/// the one mapping of its columns (<see cref="PostgresRateBudgetStore"/>).</summary>
 public sealed class RateBudgetRecord
 {
+    public const string Columns =
+        "account, tokens, refilled_at, paused_until, rate, rate_changed_at, updated_at, admitted_slots, admitted_latest_slot, " +
+        "throttled_at, throttled_pause";
+
+    /// <summary>Creates the row unless another replica just did (then no row is affected).</summary>
+    public const string Insert = $"""
+        INSERT INTO upflow_rate_budgets ({Columns})
+        VALUES (@account, @tokens, @refilled_at, @paused_until, @rate, @rate_changed_at, @updated_at, @admitted_slots,
+                @admitted_latest_slot, @throttled_at, @throttled_pause)
+        ON CONFLICT (account) DO NOTHING
+        """;
+
+    public const string Update = """
+        UPDATE upflow_rate_budgets SET tokens = @tokens, refilled_at = @refilled_at, paused_until = @paused_until, rate = @rate,
+            rate_changed_at = @rate_changed_at, updated_at = @updated_at, admitted_slots = @admitted_slots,
+            admitted_latest_slot = @admitted_latest_slot, throttled_at = @throttled_at, throttled_pause = @throttled_pause
+        WHERE account = @account
+        """;
+
     /// <summary>A fingerprint of the account (base URL and API key), never the key itself.</summary>
     public string Account { get; set; } = "";
     public double Tokens { get; set; }
@@ -42,5 +64,35 @@ public sealed class RateBudgetRecord
         ThrottledAt = state.ThrottledAt;
         ThrottledPause = state.ThrottledPause;
         UpdatedAt = now;
+    }
+
+    public static RateBudgetRecord Read(NpgsqlDataReader reader) => new()
+    {
+        Account = reader.Get<string>("account"),
+        Tokens = reader.Get<double>("tokens"),
+        RefilledAt = reader.Get<DateTimeOffset>("refilled_at"),
+        PausedUntil = reader.Get<DateTimeOffset>("paused_until"),
+        Rate = reader.Get<double>("rate"),
+        RateChangedAt = reader.Get<DateTimeOffset>("rate_changed_at"),
+        UpdatedAt = reader.Get<DateTimeOffset>("updated_at"),
+        AdmittedSlots = reader.Get<int[]>("admitted_slots"),
+        AdmittedLatestSlot = reader.Get<long>("admitted_latest_slot"),
+        ThrottledAt = reader.GetOrNullValue<DateTimeOffset>("throttled_at"),
+        ThrottledPause = reader.Get<TimeSpan>("throttled_pause"),
+    };
+
+    public void AddParameters(NpgsqlParameterCollection parameters)
+    {
+        parameters.Add(new NpgsqlParameter<string>("account", Account));
+        parameters.Add(new NpgsqlParameter<double>("tokens", Tokens));
+        parameters.Add(new NpgsqlParameter<DateTimeOffset>("refilled_at", RefilledAt));
+        parameters.Add(new NpgsqlParameter<DateTimeOffset>("paused_until", PausedUntil));
+        parameters.Add(new NpgsqlParameter<double>("rate", Rate));
+        parameters.Add(new NpgsqlParameter<DateTimeOffset>("rate_changed_at", RateChangedAt));
+        parameters.Add(new NpgsqlParameter<DateTimeOffset>("updated_at", UpdatedAt));
+        parameters.Add(new NpgsqlParameter<int[]>("admitted_slots", AdmittedSlots));
+        parameters.Add(new NpgsqlParameter<long>("admitted_latest_slot", AdmittedLatestSlot));
+        parameters.Add(Sql.Nullable("throttled_at", ThrottledAt, NpgsqlDbType.TimestampTz));
+        parameters.Add(new NpgsqlParameter<TimeSpan>("throttled_pause", ThrottledPause));
     }
 }

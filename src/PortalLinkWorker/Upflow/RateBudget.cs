@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
-using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Telemetry;
 
 namespace PortalLinkWorker.Upflow;
 

@@ -2,20 +2,20 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
-using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Upflow;
 
-/// <summary>Registers <see cref="UpflowClient"/> with its resilience pipeline, the shared rate budget, and check-config's contract check.</summary>
+/// <summary>Registers <see cref="UpflowClient"/> with its resilience pipeline, the shared rate budget, and check-config's
+/// contract check. The stores the budget and the call slots live in (<see cref="IRateBudgetStore"/>,
+/// <see cref="IUpflowSlotLocks"/>) are registered by whoever provides them: PostgreSQL's in the worker's database wiring,
+/// in-memory ones in tests.</summary>
 public static class UpflowHttpClientRegistration
 {
     public static IServiceCollection AddUpflowClient(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
-        services.TryAddSingleton<IRateBudgetStore, PostgresRateBudgetStore>();
         services.AddSingleton<RateBudget>();
-        services.TryAddSingleton<IUpflowSlotLocks, PostgresSlotLocks>();
         services.AddSingleton(sp => new UpflowCallSlots(sp.GetRequiredService<IUpflowSlotLocks>(),
             sp.GetRequiredService<IOptions<UpflowOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<UpflowAvailability>();

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using Polly.Timeout;
-using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Telemetry;
 
 namespace PortalLinkWorker.Upflow;
 

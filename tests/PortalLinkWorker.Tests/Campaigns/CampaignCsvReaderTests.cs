@@ -1,4 +1,5 @@
 using PortalLinkWorker.Campaigns;
+using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Tests.Campaigns;
 

@@ -1,3 +1,4 @@
+using PortalLinkWorker.Persistence;
 using PortalLinkWorker.Campaigns;
 using PortalLinkWorker.Cli;
 using Spectre.Console;

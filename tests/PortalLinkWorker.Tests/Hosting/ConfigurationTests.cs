@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Persistence;
+using PortalLinkWorker.Messaging;
 
 namespace PortalLinkWorker.Tests.Hosting;
 

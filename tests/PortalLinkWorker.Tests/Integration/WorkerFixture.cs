@@ -1,4 +1,5 @@
 using PortalLinkWorker.TestKit;
+using PortalLinkWorker.Messaging;
 
 namespace PortalLinkWorker.Tests.Integration;
 

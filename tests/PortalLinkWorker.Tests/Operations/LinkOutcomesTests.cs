@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using PortalLinkWorker.Operations;
 using PortalLinkWorker.Tests.Upflow;
+using PortalLinkWorker.Links;
 
 namespace PortalLinkWorker.Tests.Operations;
 

@@ -1,5 +1,6 @@
 using PortalLinkWorker.Links;
 using PortalLinkWorker.Persistence;
+using PortalLinkWorker.Operations;
 
 namespace PortalLinkWorker.Tests.Persistence;
 

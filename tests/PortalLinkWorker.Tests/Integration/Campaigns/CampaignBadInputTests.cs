@@ -1,3 +1,4 @@
+using PortalLinkWorker.Messaging;
 using System.Text;
 using MassTransit;
 using PortalLinkContracts;

@@ -5,6 +5,7 @@ using PortalLinkWorker.Campaigns;
 using PortalLinkWorker.Cli;
 using PortalLinkWorker.Hosting;
 using Xunit.Abstractions;
+using PortalLinkWorker.Persistence;
 
 namespace PortalLinkWorker.Tests.Integration.Campaigns;
 

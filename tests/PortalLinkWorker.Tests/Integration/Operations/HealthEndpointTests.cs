@@ -54,6 +54,8 @@ public sealed class HealthEndpointTests(WorkerFixture fixture)
             // The cut left dead connections in the (in-process) worker's pools; the first request to draw one would pause
             // on "PostgreSQL unavailable" for Database:OutagePause, which is the case above, not the one below.
             Npgsql.NpgsqlConnection.ClearAllPools();
+            // The worker's statements run on its NpgsqlDataSource, whose pool ClearAllPools does not reach.
+            worker.Services.GetRequiredService<NpgsqlDataSource>().Clear();
 
             await fixture.Simulator.ConfigureAsync(new { ApiKey = "rotated-key" });
             try

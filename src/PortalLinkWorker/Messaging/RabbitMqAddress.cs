@@ -1,6 +1,6 @@
 using MassTransit;
 
-namespace PortalLinkWorker.Hosting;
+namespace PortalLinkWorker.Messaging;
 
 /// <summary>An AMQP URI taken apart, so that user, password and virtual host are unescaped exactly once.</summary>
 public sealed record RabbitMqAddress(string Host, ushort Port, string VirtualHost, string Username, string Password, bool UseTls)

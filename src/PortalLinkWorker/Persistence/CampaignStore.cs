@@ -1,31 +1,28 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using NpgsqlTypes;
-using PortalLinkWorker.Persistence;
 
-namespace PortalLinkWorker.Campaigns;
+namespace PortalLinkWorker.Persistence;
 
 /// <summary>
-/// The statements of the campaign protocol (docs/design.md, "Campaigns"), on the scope's <see cref="PortalLinkDbContext"/>
-/// connection. Counts live on the campaign row and change in the same transaction as the items they count, so they are
+/// The statements of the campaign protocol (docs/design.md, "Campaigns"), each on a connection of the worker's
+/// <see cref="NpgsqlDataSource"/> (the completion's transaction: <see cref="UnpublishedCompletion"/>). Counts live on the campaign row and change in the same transaction as the items they count, so they are
 /// right at every commit; the campaign row's lock orders the transactions that finish items, so exactly one of them sees
 /// the last pending item go and completes the run. An item's RequestId is computed by the database from campaign, item
 /// and attempt (<c>md5(campaign/item/attempt)</c>): a re-run start or retry sends the very same request again, which the
 /// consumer answers from its row.
 /// </summary>
-public sealed class CampaignStore(PortalLinkDbContext db)
+public sealed class CampaignStore(NpgsqlDataSource dataSource)
 {
     /// <summary>Records the campaign unless it exists; returns whether every item was already recorded.</summary>
     public async Task<bool> CreateAsync(CampaignDefinition campaign, CancellationToken cancellationToken)
     {
-        await using var command = await CommandAsync("""
+        await using var command = dataSource.CreateCommand("""
             INSERT INTO portal_link_campaigns (campaign_id, name, expires_in, frame_ancestors, total, pending_count,
                 generated_count, failed_count, run, created_at, updated_at)
             VALUES (@campaign, @name, @expiresIn, @frameAncestors, 0, 0, 0, 0, 1, clock_timestamp(), clock_timestamp())
             ON CONFLICT (campaign_id) DO NOTHING;
             SELECT recorded_at IS NOT NULL FROM portal_link_campaigns WHERE campaign_id = @campaign;
-            """, cancellationToken);
+            """);
         command.Parameters.AddWithValue("campaign", campaign.CampaignId);
         command.Parameters.AddWithValue("name", campaign.Name);
         command.Parameters.Add(new NpgsqlParameter<int?>("expiresIn", NpgsqlDbType.Integer) { TypedValue = campaign.ExpiresIn });
@@ -37,7 +34,7 @@ public sealed class CampaignStore(PortalLinkDbContext db)
     /// transaction: a start interrupted anywhere and run again ends with each item recorded and counted once.</summary>
     public async Task<int> RecordItemsAsync(Guid campaignId, IReadOnlyList<CampaignEntry> batch, CancellationToken cancellationToken)
     {
-        await using var command = await CommandAsync($"""
+        await using var command = dataSource.CreateCommand($"""
             WITH added AS (
                 INSERT INTO portal_link_campaign_items (campaign_id, item_no, customer_id, expires_in, frame_ancestors,
                     request_id, attempt, status, enqueued, updated_at)
@@ -51,7 +48,7 @@ public sealed class CampaignStore(PortalLinkDbContext db)
                 updated_at = clock_timestamp()
             WHERE campaign_id = @campaign
             RETURNING (SELECT count(*) FROM added)::int;
-            """, cancellationToken);
+            """);
         command.Parameters.AddWithValue("campaign", campaignId);
         command.Parameters.AddWithValue("itemNos", batch.Select(e => e.ItemNo).ToArray());
         command.Parameters.AddWithValue("customerIds", batch.Select(e => e.CustomerId).ToArray());
@@ -64,9 +61,8 @@ public sealed class CampaignStore(PortalLinkDbContext db)
 
     public async Task MarkRecordedAsync(Guid campaignId, CancellationToken cancellationToken)
     {
-        await using var command = await CommandAsync(
-            "UPDATE portal_link_campaigns SET recorded_at = coalesce(recorded_at, clock_timestamp()), updated_at = clock_timestamp() WHERE campaign_id = @campaign",
-            cancellationToken);
+        await using var command = dataSource.CreateCommand(
+            "UPDATE portal_link_campaigns SET recorded_at = coalesce(recorded_at, clock_timestamp()), updated_at = clock_timestamp() WHERE campaign_id = @campaign");
         command.Parameters.AddWithValue("campaign", campaignId);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -75,19 +71,18 @@ public sealed class CampaignStore(PortalLinkDbContext db)
     public async Task<IReadOnlyList<(CampaignEntry Entry, Guid RequestId)>> NotEnqueuedAsync(Guid campaignId, int afterItemNo, int limit,
         CancellationToken cancellationToken)
     {
-        await using var command = await CommandAsync("""
+        await using var command = dataSource.CreateCommand("""
             SELECT item_no, customer_id, expires_in, frame_ancestors, request_id FROM portal_link_campaign_items
             WHERE campaign_id = @campaign AND NOT enqueued AND item_no > @after
             ORDER BY item_no LIMIT @limit
-            """, cancellationToken);
+            """);
         command.Parameters.AddWithValue("campaign", campaignId);
         command.Parameters.AddWithValue("after", afterItemNo);
         command.Parameters.AddWithValue("limit", limit);
         var items = new List<(CampaignEntry, Guid)>(limit);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-            items.Add((new CampaignEntry(reader.GetInt32(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetInt32(2),
-                reader.IsDBNull(3) ? null : reader.GetString(3)), reader.GetGuid(4)));
+            items.Add(CampaignRows.NotEnqueued(reader));
         return items;
     }
 
@@ -96,11 +91,11 @@ public sealed class CampaignStore(PortalLinkDbContext db)
     public async Task MarkEnqueuedAsync(Guid campaignId, IReadOnlyList<(CampaignEntry Entry, Guid RequestId)> items,
         CancellationToken cancellationToken)
     {
-        await using var command = await CommandAsync("""
+        await using var command = dataSource.CreateCommand("""
             UPDATE portal_link_campaign_items i SET enqueued = true, updated_at = clock_timestamp()
             FROM unnest(@itemNos, @requestIds) AS s(item_no, request_id)
             WHERE i.campaign_id = @campaign AND i.item_no = s.item_no AND i.request_id = s.request_id
-            """, cancellationToken);
+            """);
         command.Parameters.AddWithValue("campaign", campaignId);
         command.Parameters.AddWithValue("itemNos", items.Select(i => i.Entry.ItemNo).ToArray());
         command.Parameters.AddWithValue("requestIds", items.Select(i => i.RequestId).ToArray());
@@ -111,14 +106,14 @@ public sealed class CampaignStore(PortalLinkDbContext db)
     /// its items were all final already. Returns whether the run is completed and its event not yet published.</summary>
     public async Task<bool> MarkEnqueuedAllAsync(Guid campaignId, CancellationToken cancellationToken)
     {
-        await using var command = await CommandAsync("""
+        await using var command = dataSource.CreateCommand("""
             UPDATE portal_link_campaigns
             SET enqueued_at = coalesce(enqueued_at, clock_timestamp()),
                 completed_at = CASE WHEN completed_at IS NULL AND pending_count = 0 THEN clock_timestamp() ELSE completed_at END,
                 updated_at = clock_timestamp()
             WHERE campaign_id = @campaign
             RETURNING completed_at IS NOT NULL AND completion_published_at IS NULL
-            """, cancellationToken);
+            """);
         command.Parameters.AddWithValue("campaign", campaignId);
         return await command.ExecuteScalarAsync(cancellationToken) is true;
     }
@@ -143,7 +138,7 @@ public sealed class CampaignStore(PortalLinkDbContext db)
                                 THEN clock_timestamp() ELSE c.completed_at END,
             updated_at = clock_timestamp()
         FROM item WHERE c.campaign_id = item.campaign_id
-        RETURNING c.campaign_id, c.pending_count = 0 AND c.completed_at IS NOT NULL AND c.completion_published_at IS NULL
+        RETURNING c.campaign_id, c.pending_count = 0 AND c.completed_at IS NOT NULL AND c.completion_published_at IS NULL AS completed_now
         """)
     {
         Parameters =
@@ -154,13 +149,14 @@ public sealed class CampaignStore(PortalLinkDbContext db)
     };
 
     /// <summary>Reads the row <see cref="RecordOutcomeCommand"/> returns: the campaign when it completed its run.</summary>
-    public static Guid? ReadCompleted(NpgsqlDataReader reader) => reader.GetBoolean(1) ? reader.GetGuid(0) : null;
+    public static Guid? ReadCompleted(NpgsqlDataReader reader) =>
+        reader.Get<bool>("completed_now") ? reader.Get<Guid>("campaign_id") : null;
 
     /// <summary>Starts a new run with the failed items: each gets its next attempt (a new RequestId), pending and not
     /// enqueued, and the counts move from failed to pending in the same transaction. Returns how many.</summary>
     public async Task<int> RetryFailedAsync(Guid campaignId, CancellationToken cancellationToken)
     {
-        await using var command = await CommandAsync($"""
+        await using var command = dataSource.CreateCommand($"""
             WITH reset AS (
                 UPDATE portal_link_campaign_items
                 SET attempt = attempt + 1,
@@ -175,90 +171,66 @@ public sealed class CampaignStore(PortalLinkDbContext db)
                 updated_at = clock_timestamp()
             WHERE campaign_id = @campaign AND (SELECT count(*) FROM reset) > 0
             RETURNING (SELECT count(*) FROM reset)::int
-            """, cancellationToken);
+            """);
         command.Parameters.AddWithValue("campaign", campaignId);
         return await command.ExecuteScalarAsync(cancellationToken) is int retried ? retried : 0;
     }
 
     public async Task<CampaignProgress?> ProgressAsync(Guid campaignId, CancellationToken cancellationToken)
     {
-        await using var command = await CommandAsync($"""
-            SELECT c.name, c.total, c.pending_count, c.generated_count, c.failed_count,
-                   (SELECT count(*) FROM portal_link_campaign_items i WHERE i.campaign_id = c.campaign_id AND NOT i.enqueued)::int,
+        await using var command = dataSource.CreateCommand($"""
+            SELECT c.campaign_id, c.name, c.total, c.pending_count, c.generated_count, c.failed_count,
+                   (SELECT count(*) FROM portal_link_campaign_items i WHERE i.campaign_id = c.campaign_id AND NOT i.enqueued)::int AS not_enqueued,
                    c.run, c.created_at, c.enqueued_at, c.completed_at, c.completion_published_at,
-                   r.finished, extract(epoch FROM clock_timestamp() - r.since)::float8
+                   r.finished, extract(epoch FROM clock_timestamp() - r.since)::float8 AS finished_span
             FROM portal_link_campaigns c,
                  LATERAL (SELECT count(*)::int AS finished, min(l.updated_at) AS since FROM portal_links l
                           WHERE l.campaign_id = c.campaign_id AND l.status <> '{PortalLinkStatus.Pending}'
                             AND l.updated_at > clock_timestamp() - interval '1 minute') r
             WHERE c.campaign_id = @campaign
-            """, cancellationToken);
+            """);
         command.Parameters.AddWithValue("campaign", campaignId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-            return null;
-        DateTimeOffset? At(int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
-        return new CampaignProgress(campaignId, reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3),
-            reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetFieldValue<DateTimeOffset>(7), At(8), At(9), At(10),
-            reader.GetInt32(11), reader.IsDBNull(12) ? 0 : reader.GetDouble(12));
+        return await reader.ReadAsync(cancellationToken) ? CampaignRows.Progress(reader) : null;
+    }
+
+    /// <summary>The campaigns running or finished in the last day, newest first, at most <paramref name="limit"/>.</summary>
+    public async Task<IReadOnlyList<CampaignSummary>> RecentAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT campaign_id, name, total, generated_count, failed_count, created_at, completed_at IS NOT NULL AS completed
+            FROM portal_link_campaigns
+            WHERE completed_at IS NULL OR completed_at > clock_timestamp() - interval '1 day'
+            ORDER BY created_at DESC
+            LIMIT @limit
+            """);
+        command.Parameters.AddWithValue("limit", limit);
+        var rows = new List<CampaignSummary>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            rows.Add(CampaignRows.Summary(reader));
+        return rows;
     }
 
     /// <summary>Campaigns whose run completed at least <paramref name="olderThan"/> ago without its event published.</summary>
     public async Task<IReadOnlyList<Guid>> UnpublishedCompletionsAsync(TimeSpan olderThan, CancellationToken cancellationToken)
     {
-        await using var command = await CommandAsync("""
+        await using var command = dataSource.CreateCommand("""
             SELECT campaign_id FROM portal_link_campaigns
             WHERE completed_at IS NOT NULL AND completion_published_at IS NULL AND completed_at < clock_timestamp() - @olderThan
             ORDER BY completed_at LIMIT 100
-            """, cancellationToken);
+            """);
         command.Parameters.AddWithValue("olderThan", olderThan);
         var ids = new List<Guid>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-            ids.Add(reader.GetGuid(0));
+            ids.Add(reader.Get<Guid>("campaign_id"));
         return ids;
     }
 
-    /// <summary>Inside a transaction: locks a completed run whose event is not published yet, or returns null (not
-    /// completed, already published, or — with <paramref name="skipLocked"/> — being published by someone else).</summary>
-    public async Task<(PortalLinkContracts.PortalLinkCampaignCompleted Event, int Run)?> LockUnpublishedAsync(Guid campaignId, bool skipLocked,
-        CancellationToken cancellationToken)
-    {
-        await using var command = await CommandAsync($"""
-            SELECT name, total, generated_count, failed_count, completed_at, run FROM portal_link_campaigns
-            WHERE campaign_id = @campaign AND completed_at IS NOT NULL AND completion_published_at IS NULL
-            FOR UPDATE{(skipLocked ? " SKIP LOCKED" : "")}
-            """, cancellationToken);
-        command.Parameters.AddWithValue("campaign", campaignId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-            return null;
-        return (new PortalLinkContracts.PortalLinkCampaignCompleted(campaignId, reader.GetString(0), reader.GetInt32(1),
-            reader.GetInt32(2), reader.GetInt32(3), reader.GetFieldValue<DateTimeOffset>(4)), reader.GetInt32(5));
-    }
-
-    public async Task MarkPublishedAsync(Guid campaignId, CancellationToken cancellationToken)
-    {
-        await using var command = await CommandAsync(
-            "UPDATE portal_link_campaigns SET completion_published_at = clock_timestamp() WHERE campaign_id = @campaign",
-            cancellationToken);
-        command.Parameters.AddWithValue("campaign", campaignId);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    public Task<IDbContextTransaction> BeginTransactionAsync(CancellationToken cancellationToken) =>
-        db.Database.BeginTransactionAsync(cancellationToken);
-
-    /// <summary>A command on the context's connection; it runs in the context's transaction when one is open (Npgsql runs
-    /// every command of a connection in its transaction).</summary>
-    private async Task<NpgsqlCommand> CommandAsync(string sql, CancellationToken cancellationToken)
-    {
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        if (db.Database.CurrentTransaction?.GetDbTransaction() is NpgsqlTransaction transaction)
-            command.Transaction = transaction;
-        return command;
-    }
+    /// <summary>Opens a transaction that locks <paramref name="campaignId"/>'s completed run whose event is not published
+    /// yet; null (and no transaction) when it is not completed, already published, or — with <paramref name="skipLocked"/> —
+    /// being published by someone else.</summary>
+    public Task<UnpublishedCompletion?> LockUnpublishedAsync(Guid campaignId, bool skipLocked, CancellationToken cancellationToken) =>
+        UnpublishedCompletion.LockAsync(dataSource, campaignId, skipLocked, cancellationToken);
 }

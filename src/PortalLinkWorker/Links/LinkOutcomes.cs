@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
-using PortalLinkWorker.Hosting;
+using PortalLinkWorker.Telemetry;
 
-namespace PortalLinkWorker.Operations;
+namespace PortalLinkWorker.Links;
 
 /// <summary>
 /// Counts the outcomes this process decides: the counters <c>portallink.links.generated</c> and

@@ -1,4 +1,4 @@
-namespace PortalLinkWorker.Campaigns;
+namespace PortalLinkWorker.Persistence;
 
 /// <summary>Where a campaign stands: counts by state (of each customer's latest attempt), how many items are not yet
 /// on the queue, and the pace of the last minute.</summary>

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
-using PortalLinkWorker.Persistence;
+using PortalLinkWorker.Messaging;
 
-namespace PortalLinkWorker.Hosting;
+namespace PortalLinkWorker.Persistence;
 
 /// <summary>The rules of <see cref="ConnectionOptions"/> the attributes cannot say: each string parses as what it names.
 /// The values may hold passwords: the messages name the setting, never echo it.</summary>

@@ -1,4 +1,4 @@
-namespace PortalLinkWorker.Campaigns;
+namespace PortalLinkWorker.Persistence;
 
 /// <summary>One customer of a campaign, with its settings resolved (its own, else the campaign's).</summary>
 /// <param name="ItemNo">1-based position in the campaign: stable across re-runs of the same start.</param>

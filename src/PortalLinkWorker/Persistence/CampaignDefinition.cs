@@ -1,4 +1,4 @@
-namespace PortalLinkWorker.Campaigns;
+namespace PortalLinkWorker.Persistence;
 
 /// <summary>What a campaign start says about the campaign as a whole.</summary>
 public sealed record CampaignDefinition(Guid CampaignId, string Name, int? ExpiresIn, string? FrameAncestors);

@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using PortalLinkWorker.Links;
+using PortalLinkWorker.Persistence;
 
-namespace PortalLinkWorker.Persistence;
+namespace PortalLinkWorker.Operations;
 
 /// <summary>Warns at start (and in <c>check-config</c>) when the worker may handle more messages at once than its
 /// PostgreSQL pool has connections: a message in flight holds one for its transaction, so the others wait for one.</summary>

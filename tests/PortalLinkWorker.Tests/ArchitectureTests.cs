@@ -39,24 +39,12 @@ public sealed partial class ArchitectureTests
     /// when its type has moved.</summary>
     private static readonly string[] PendingOptionsMove =
     [
-        "PortalLinkWorker.Hosting.ConsumerOptions",
-        "PortalLinkWorker.Hosting.ConnectionOptions",
-        "PortalLinkWorker.Hosting.SettingsValidation",
     ];
 
     /// <summary>The source files that name Hosting (for the types above, or a constant of PortalLinkWorkerHost) until the
     /// options move lands. Remove each line when its file no longer needs it.</summary>
     private static readonly string[] PendingOptionsMoveFiles =
     [
-        "Links/GeneratePortalLinkConsumerDefinition.cs",
-        "Links/GeneratePortalLinkBulkConsumerDefinition.cs",
-        "Links/GeneratePortalLinkEndpoint.cs",
-        "Campaigns/CampaignOptions.cs",
-        "Persistence/PostgresSlotLocks.cs",
-        "Operations/ConfigurationCheck.cs",
-        "Operations/ConnectionPoolCheck.cs",
-        "Persistence/DatabaseProbe.cs",
-        "Operations/QueueDepths.cs",
     ];
 
     private const string Root = "PortalLinkWorker";

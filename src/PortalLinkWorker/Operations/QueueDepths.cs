@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Persistence;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PortalLinkWorker.Hosting;
 
 namespace PortalLinkWorker.Persistence;
 

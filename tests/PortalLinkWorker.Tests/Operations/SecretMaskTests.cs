@@ -1,3 +1,4 @@
+using PortalLinkWorker.Cli;
 using PortalLinkWorker.Operations;
 
 namespace PortalLinkWorker.Tests.Operations;

@@ -1,9 +1,10 @@
+using PortalLinkWorker.Cli;
 using Microsoft.Extensions.Logging;
 using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Operations;
 using PortalLinkWorker.Upflow;
 
-namespace PortalLinkWorker.Tests.Operations;
+namespace PortalLinkWorker.Tests.Cli;
 
 [Trait("Category", "Unit")]
 public sealed class ConfigurationCheckTests

@@ -4,10 +4,11 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using PortalLinkWorker.Hosting;
 using PortalLinkWorker.Links;
+using PortalLinkWorker.Operations;
 using PortalLinkWorker.Persistence;
 using PortalLinkWorker.Upflow;
 
-namespace PortalLinkWorker.Operations;
+namespace PortalLinkWorker.Cli;
 
 /// <summary>
 /// What <c>check-config</c> does: prints the effective settings (defaults included, secrets masked), validates them as

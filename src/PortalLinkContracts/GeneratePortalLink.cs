@@ -10,9 +10,13 @@ namespace PortalLinkContracts;
 /// <param name="ExpiresIn">How long the link stays valid, in seconds. Null means Upflow's default, 86400 (one day).</param>
 /// <param name="FrameAncestors">Space-separated host names allowed to embed the portal in an iframe; null when not embedding.</param>
 /// <param name="CampaignId">The bulk campaign this request belongs to, if any.</param>
+/// <param name="ReuseIfValidFor">Seconds. When set, a link already generated for the same customer with the same
+/// <paramref name="FrameAncestors"/> that stays valid for at least this long is answered again (its URL and ExpiresAt, this
+/// request's RequestId) without calling Upflow; otherwise a new link is made. Null (the default) always makes a new link.</param>
 public sealed record GeneratePortalLink(
     Guid RequestId,
     string CustomerId,
     int? ExpiresIn = null,
     string? FrameAncestors = null,
-    Guid? CampaignId = null);
+    Guid? CampaignId = null,
+    int? ReuseIfValidFor = null);

@@ -12,9 +12,13 @@ namespace PortalLinkContracts;
 /// as <c>InvalidRequest</c> and counts as failed.</param>
 /// <param name="ExpiresIn">How long each link stays valid, in seconds. Null means Upflow's default, 86400 (one day).</param>
 /// <param name="FrameAncestors">Space-separated host names allowed to embed the portal in an iframe; null when not embedding.</param>
+/// <param name="ReuseIfValidFor">Seconds: each customer that already has a link (same FrameAncestors) valid for at least
+/// this long gets that link again instead of a new one (see <see cref="GeneratePortalLink.ReuseIfValidFor"/>); null always
+/// makes new links.</param>
 public sealed record StartPortalLinkCampaign(
     Guid CampaignId,
     string Name,
     string[] CustomerIds,
     int? ExpiresIn = null,
-    string? FrameAncestors = null);
+    string? FrameAncestors = null,
+    int? ReuseIfValidFor = null);

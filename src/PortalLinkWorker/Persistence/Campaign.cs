@@ -10,11 +10,15 @@ public sealed class Campaign
     /// <summary>The campaign-wide defaults (an item of a CSV may have its own).</summary>
     public int? ExpiresIn { get; set; }
     public string? FrameAncestors { get; set; }
+    /// <summary>The campaign's <c>ReuseIfValidFor</c>, in seconds, given to each of its requests.</summary>
+    public int? ReuseIfValidFor { get; set; }
 
     public int Total { get; set; }
     public int PendingCount { get; set; }
     public int GeneratedCount { get; set; }
     public int FailedCount { get; set; }
+    /// <summary>Of <see cref="GeneratedCount"/>, the links answered again from an earlier request without calling Upflow.</summary>
+    public int ReusedCount { get; set; }
 
     /// <summary>1 for the start; each <c>campaign retry-failed</c> that retries something adds one. Each run ends with
     /// one <c>PortalLinkCampaignCompleted</c>.</summary>

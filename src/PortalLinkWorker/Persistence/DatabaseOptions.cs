@@ -28,4 +28,14 @@ public sealed class DatabaseOptions
     /// <summary>How often a kept answer is tried again while PostgreSQL is unavailable. Default 1 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan SaveRetryInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long after a link expires its URL is kept before it is erased (the row stays for the record).
+    /// Default 7 days: long enough to answer "which link did this customer get" with the URL, short enough that a dump
+    /// does not hold every credential ever issued.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "3650.00:00:00")]
+    public TimeSpan UrlRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How often each replica erases the URLs past <see cref="UrlRetention"/>. Default 15 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan UrlErasureInterval { get; set; } = TimeSpan.FromMinutes(15);
 }

@@ -27,10 +27,18 @@ public sealed class PortalLinkDbContext(DbContextOptions<PortalLinkDbContext> op
         link.Property(l => l.FailedAt).HasColumnName("failed_at");
         link.Property(l => l.ExpiresIn).HasColumnName("expires_in");
         link.Property(l => l.FrameAncestors).HasColumnName("frame_ancestors");
+        link.Property(l => l.ReuseIfValidFor).HasColumnName("reuse_if_valid_for");
+        link.Property(l => l.ReusedFrom).HasColumnName("reused_from");
+        link.Property(l => l.UrlErasedAt).HasColumnName("url_erased_at");
         link.Property(l => l.CreatedAt).HasColumnName("created_at");
         link.Property(l => l.UpdatedAt).HasColumnName("updated_at");
         link.Ignore(l => l.IsFinal);
         link.HasIndex(l => l.CustomerId).HasDatabaseName("ix_portal_links_customer_id");
+        // The reuse question: this customer's links still readable, latest expiry first.
+        link.HasIndex(l => new { l.CustomerId, l.ExpiresAt }).HasDatabaseName("ix_portal_links_reusable")
+            .HasFilter($"status = '{PortalLinkStatus.Generated}' AND url IS NOT NULL");
+        // The retention sweep's question: URLs still stored, oldest expiry first.
+        link.HasIndex(l => l.ExpiresAt).HasDatabaseName("ix_portal_links_url_stored").HasFilter("url IS NOT NULL");
         link.HasIndex(l => l.CampaignId).HasDatabaseName("ix_portal_links_campaign_id").HasFilter("campaign_id IS NOT NULL");
 
         var budget = modelBuilder.Entity<RateBudgetRecord>();
@@ -56,6 +64,8 @@ public sealed class PortalLinkDbContext(DbContextOptions<PortalLinkDbContext> op
         campaign.Property(c => c.Name).HasColumnName("name").IsRequired();
         campaign.Property(c => c.ExpiresIn).HasColumnName("expires_in");
         campaign.Property(c => c.FrameAncestors).HasColumnName("frame_ancestors");
+        campaign.Property(c => c.ReuseIfValidFor).HasColumnName("reuse_if_valid_for");
+        campaign.Property(c => c.ReusedCount).HasColumnName("reused_count").HasDefaultValue(0);
         campaign.Property(c => c.Total).HasColumnName("total");
         campaign.Property(c => c.PendingCount).HasColumnName("pending_count");
         campaign.Property(c => c.GeneratedCount).HasColumnName("generated_count");

@@ -74,6 +74,16 @@ namespace PortalLinkWorker.Persistence.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("recorded_at");
 
+                    b.Property<int?>("ReuseIfValidFor")
+                        .HasColumnType("integer")
+                        .HasColumnName("reuse_if_valid_for");
+
+                    b.Property<int>("ReusedCount")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("reused_count");
+
                     b.Property<int>("Run")
                         .HasColumnType("integer")
                         .HasColumnName("run");
@@ -208,6 +218,14 @@ namespace PortalLinkWorker.Persistence.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("generated_at");
 
+                    b.Property<int?>("ReuseIfValidFor")
+                        .HasColumnType("integer")
+                        .HasColumnName("reuse_if_valid_for");
+
+                    b.Property<Guid?>("ReusedFrom")
+                        .HasColumnType("uuid")
+                        .HasColumnName("reused_from");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasColumnType("text")
@@ -221,6 +239,10 @@ namespace PortalLinkWorker.Persistence.Migrations
                         .HasColumnType("text")
                         .HasColumnName("url");
 
+                    b.Property<DateTimeOffset?>("UrlErasedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("url_erased_at");
+
                     b.HasKey("RequestId")
                         .HasName("pk_portal_links");
 
@@ -230,6 +252,14 @@ namespace PortalLinkWorker.Persistence.Migrations
 
                     b.HasIndex("CustomerId")
                         .HasDatabaseName("ix_portal_links_customer_id");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_portal_links_url_stored")
+                        .HasFilter("url IS NOT NULL");
+
+                    b.HasIndex("CustomerId", "ExpiresAt")
+                        .HasDatabaseName("ix_portal_links_reusable")
+                        .HasFilter("status = 'generated' AND url IS NOT NULL");
 
                     b.ToTable("portal_links", null, t =>
                         {

@@ -11,6 +11,13 @@ public static class WorkerSettings
     /// <summary>Where the simulator's portal links are (<c>Upflow:PortalHosts</c>).</summary>
     public const string SimulatorPortalHost = "portal.upflow-simulator.invalid";
 
+    /// <summary>A <c>Database:UrlKeys</c> made for this process: every worker it starts (and restarts) reads the rows the
+    /// others wrote. A test of rotation makes keys of its own with <see cref="NewUrlKey"/>.</summary>
+    public static readonly string UrlKeys = NewUrlKey();
+
+    /// <summary>A new random 256-bit key, base64, as <c>scripts/url-key.sh</c> makes one.</summary>
+    public static string NewUrlKey() => Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
     public static Dictionary<string, string> For(string postgres, string rabbitMq, string simulatorUrl, string apiKey,
         string apiSecret, double maxRequestsPerSecond) => new()
     {
@@ -20,6 +27,7 @@ public static class WorkerSettings
         ["Upflow:ApiKey"] = apiKey,
         ["Upflow:ApiSecret"] = apiSecret,
         ["Upflow:PortalHosts"] = SimulatorPortalHost,
+        ["Database:UrlKeys"] = UrlKeys,
         // 0 turns the worker's own budget off (a simulator without a rate limit).
         ["Upflow:MaxRequestsPerSecond"] = maxRequestsPerSecond.ToString(CultureInfo.InvariantCulture),
     };

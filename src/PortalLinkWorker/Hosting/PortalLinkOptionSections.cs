@@ -19,6 +19,8 @@ public static class PortalLinkOptionSections
         OptionSection.For<UpflowOptions>(UpflowOptions.Section).ValidatedBy<UpflowOptionsValidator>().ValidatedBy<UpflowOptionsRules>(),
         OptionSection.For<ConsumerOptions>(ConsumerOptions.Section).ValidatedBy<ConsumerOptionsValidator>(),
         OptionSection.For<DatabaseOptions>(DatabaseOptions.Section).ValidatedBy<DatabaseOptionsValidator>(),
+        // The same section as DatabaseOptions; apart so that a missing key is refused where the key ring is made.
+        OptionSection.For<UrlKeyOptions>(UrlKeyOptions.Section).ValidatedBy<UrlKeyOptionsValidator>(),
         OptionSection.For<LoggingOptions>(LoggingOptions.Section).ValidatedBy<LoggingOptionsValidator>(),
         OptionSection.For<TelemetryOptions>(TelemetryOptions.Section),
         OptionSection.For<CampaignOptions>(CampaignOptions.Section).ValidatedBy<CampaignOptionsValidator>(),

@@ -38,6 +38,7 @@ public static class PortalLinkWorkerServiceExtensions
         builder.Services.AddPortalLinkBus();
         // After the bus: its first sweep publishes through it.
         builder.Services.AddHostedService<CampaignCompletionSweeper>();
+        builder.Services.AddHostedService<UrlErasureSweeper>();
         return builder;
     }
 
@@ -89,6 +90,9 @@ public static class PortalLinkWorkerServiceExtensions
         services.TryAddSingleton<IRateBudgetStore, PostgresRateBudgetStore>();
         services.TryAddSingleton<IUpflowSlotLocks, PostgresSlotLocks>();
         services.TryAddSingleton<DatabaseProbe>();
+        // Portal URLs are stored encrypted under Database:UrlKeys (validated at start: no key, no worker).
+        services.TryAddSingleton(sp => new UrlProtector(sp.GetRequiredService<IOptions<UrlKeyOptions>>().Value.Ring));
+        services.TryAddSingleton<StoredUrls>();
         services.AddScoped<PortalLinkStore>();
         services.AddScoped<CampaignStore>();
         services.AddScoped<CampaignCompletion>();

@@ -36,11 +36,18 @@ public sealed record IncomingRequest(GeneratePortalLink Message, string? Problem
             return new RequestDecision.RejectReused(
                 $"RequestId {Message.RequestId} was already used for another customer; use a new RequestId for each request.");
         if (stored.IsFinal)
-            return new RequestDecision.Republish();
+            return stored.Status == PortalLinkStatus.Generated && stored.Url is null
+                ? new RequestDecision.ErasedLink()
+                : new RequestDecision.Republish();
         if (!IsValid)
             return new RequestDecision.SaveInvalid(Problem!);
         return new RequestDecision.CallUpflow();
     }
+
+    /// <summary>With <c>ReuseIfValidFor</c> (a valid request only): how long a stored link must stay valid, from
+    /// <paramref name="now"/>, to be answered again instead of calling Upflow; null when the request wants a new link.</summary>
+    public DateTimeOffset? ReusableUntil(DateTimeOffset now) =>
+        IsValid && Message.ReuseIfValidFor is { } seconds ? now.AddSeconds(seconds) : null;
 
     /// <summary>The row a new request is recorded with: an invalid request keeps its customer id in the stored form and
     /// nothing of what would have gone to Upflow.</summary>
@@ -51,6 +58,7 @@ public sealed record IncomingRequest(GeneratePortalLink Message, string? Problem
         CampaignId = Message.CampaignId,
         ExpiresIn = IsValid ? Message.ExpiresIn ?? UpflowOptions.DefaultExpiresInSeconds : null,
         FrameAncestors = IsValid && !string.IsNullOrEmpty(Message.FrameAncestors) ? Message.FrameAncestors : null,
+        ReuseIfValidFor = IsValid ? Message.ReuseIfValidFor : null,
         CreatedAt = now,
         UpdatedAt = now,
     };

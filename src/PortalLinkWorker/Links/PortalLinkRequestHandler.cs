@@ -82,9 +82,20 @@ public sealed partial class PortalLinkRequestHandler(
                 LogRepublished(logger, link.Status);
                 await context.Publish(RequestOutcome.Event(link, link.CustomerId), context.CancellationToken);
                 return;
+            case RequestDecision.ErasedLink:
+                await store.RollbackAsync(keepPending: null, ct);
+                LogErasedNotRepublished(logger, link.ExpiresAt);
+                return;
             case RequestDecision.SaveInvalid invalid:
                 LogInvalid(logger, invalid.Problem);
                 RequestOutcome.MarkFailed(link, PortalLinkFailureReason.InvalidRequest, invalid.Problem, Now());
+                campaignCompleted = await store.CommitAsync(link, ct);
+                break;
+            case RequestDecision.CallUpflow when request.ReusableUntil(Now()) is { } until &&
+                                                 await store.FindReusableAsync(link, until, ct) is { } origin:
+                // A link valid long enough is answered again: no Upflow call, no budget spent.
+                RequestOutcome.ApplyReuse(link, origin, Now());
+                LogReused(logger, link.ReusedFrom!.Value, link.ExpiresAt!.Value);
                 campaignCompleted = await store.CommitAsync(link, ct);
                 break;
             case RequestDecision.CallUpflow:
@@ -239,6 +250,12 @@ public sealed partial class PortalLinkRequestHandler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Back to the queue, consumption paused: {Why}")]
     private static partial void LogHandedBack(ILogger logger, string why);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Portal link of request {ReusedFrom} reused (valid until {ExpiresAt:O}); Upflow not called")]
+    private static partial void LogReused(ILogger logger, Guid reusedFrom, DateTimeOffset expiresAt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request already generated, but its link expired ({ExpiresAt:O}) and its URL was erased: nothing published again")]
+    private static partial void LogErasedNotRepublished(ILogger logger, DateTimeOffset? expiresAt);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Request already {Status}; re-publishing the stored outcome without calling Upflow")]
     private static partial void LogRepublished(ILogger logger, string status);

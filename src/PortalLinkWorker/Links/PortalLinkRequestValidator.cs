@@ -54,7 +54,21 @@ public static class PortalLinkRequestValidator
             return "RequestId is missing or empty; it is the idempotency key and is required.";
         return ValidateCustomerId(request.CustomerId)
             ?? ValidateExpiresIn(request.ExpiresIn, maxExpiresIn)
-            ?? ValidateFrameAncestors(request.FrameAncestors);
+            ?? ValidateFrameAncestors(request.FrameAncestors)
+            ?? ValidateReuseIfValidFor(request.ReuseIfValidFor, maxExpiresIn);
+    }
+
+    /// <summary>Null (always a new link) or a positive number of seconds no longer than the longest link
+    /// (<c>Upflow:MaxExpiresIn</c>): no stored link could stay valid longer.</summary>
+    public static string? ValidateReuseIfValidFor(int? reuseIfValidFor, int maxExpiresIn)
+    {
+        if (reuseIfValidFor is null)
+            return null;
+        if (reuseIfValidFor <= 0)
+            return $"ReuseIfValidFor is {reuseIfValidFor}; it must be a positive number of seconds (or absent for a new link).";
+        if (reuseIfValidFor > maxExpiresIn)
+            return $"ReuseIfValidFor is {reuseIfValidFor} s; the most accepted is {maxExpiresIn} s (Upflow:MaxExpiresIn).";
+        return null;
     }
 
     public static string? ValidateCustomerId(string? customerId)

@@ -25,6 +25,10 @@ public abstract record RequestDecision
     /// <summary>The request has its outcome already (a redelivery, a copy): it is published again, Upflow is not called.</summary>
     public sealed record Republish : RequestDecision;
 
+    /// <summary>The request has its link already, but the link expired and its URL was erased after
+    /// <c>Database:UrlRetention</c>: nothing is published again (an expired URL is of no use), and Upflow is not called.</summary>
+    public sealed record ErasedLink : RequestDecision;
+
     /// <summary>The request is invalid: it is saved as failed (InvalidRequest) without calling Upflow.</summary>
     public sealed record SaveInvalid(string Problem) : RequestDecision;
 

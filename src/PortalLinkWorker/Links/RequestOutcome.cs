@@ -36,6 +36,20 @@ public static class RequestOutcome
         }
     }
 
+    /// <summary>Makes the row final with a link generated for an earlier request: the same URL, expiry and issue time,
+    /// and the request Upflow issued it for (the origin of a chain of reuses, never a reused row).</summary>
+    public static void ApplyReuse(PortalLink link, PortalLink origin, DateTimeOffset now)
+    {
+        if (origin.Status != PortalLinkStatus.Generated || origin.Url is null || origin.ExpiresAt is null || origin.GeneratedAt is null)
+            throw new InvalidOperationException($"Request {origin.RequestId} has no link to reuse.");
+        link.Status = PortalLinkStatus.Generated;
+        link.Url = origin.Url;
+        link.ExpiresAt = origin.ExpiresAt;
+        link.GeneratedAt = origin.GeneratedAt;
+        link.ReusedFrom = origin.ReusedFrom ?? origin.RequestId;
+        link.UpdatedAt = now;
+    }
+
     public static void MarkFailed(PortalLink link, string reason, string message, DateTimeOffset now)
     {
         link.Status = PortalLinkStatus.Failed;

@@ -125,7 +125,7 @@ public sealed class CampaignStore(NpgsqlDataSource dataSource)
     /// PostgreSQL re-reads the row after a concurrent transaction commits, so two items finishing at once never both
     /// miss, nor both see, the end. Sent in the batch that commits the outcome (<see cref="PortalLinkStore.CommitAsync"/>).
     /// </summary>
-    public static NpgsqlBatchCommand RecordOutcomeCommand(Guid requestId, string status) => new($"""
+    public static NpgsqlBatchCommand RecordOutcomeCommand(Guid requestId, string status, bool reused = false) => new($"""
         WITH item AS (
             UPDATE portal_link_campaign_items SET status = $2, updated_at = clock_timestamp()
             WHERE request_id = $1 AND status = '{PortalLinkStatus.Pending}'
@@ -134,6 +134,7 @@ public sealed class CampaignStore(NpgsqlDataSource dataSource)
         SET pending_count = c.pending_count - 1,
             generated_count = c.generated_count + CASE WHEN $2 = '{PortalLinkStatus.Generated}' THEN 1 ELSE 0 END,
             failed_count = c.failed_count + CASE WHEN $2 = '{PortalLinkStatus.Failed}' THEN 1 ELSE 0 END,
+            reused_count = c.reused_count + CASE WHEN $3 THEN 1 ELSE 0 END,
             completed_at = CASE WHEN c.pending_count = 1 AND c.enqueued_at IS NOT NULL AND c.completed_at IS NULL
                                 THEN clock_timestamp() ELSE c.completed_at END,
             updated_at = clock_timestamp()
@@ -145,6 +146,7 @@ public sealed class CampaignStore(NpgsqlDataSource dataSource)
         {
             new NpgsqlParameter<Guid> { TypedValue = requestId },
             new NpgsqlParameter<string> { TypedValue = status },
+            new NpgsqlParameter<bool> { TypedValue = reused },
         },
     };
 

@@ -9,8 +9,10 @@ namespace PortalLinkWorker.Persistence;
 /// (record the request as pending unless its RequestId is known, lock its row, lock its customer; one round trip, Npgsql
 /// sends the BEGIN with it) and <see cref="CommitAsync"/> (save the outcome, move the campaign's counts; then the
 /// commit). A transaction left open by a failure is rolled back by <see cref="RollbackIfOpenAsync"/>.
+/// URLs are encrypted as they are written and decrypted as they are read (<see cref="UrlProtector"/>): the rows never hold
+/// one in clear, and the rest of the worker never sees one encrypted.
 /// </summary>
-public sealed class PortalLinkStore(NpgsqlDataSource dataSource) : IAsyncDisposable
+public sealed class PortalLinkStore(NpgsqlDataSource dataSource, UrlProtector protector) : IAsyncDisposable
 {
     /// <summary>Keeps the customer locks apart from any other advisory locks in the same database.</summary>
     private const long CustomerLockSeed = 0x506f7274616c;
@@ -61,7 +63,7 @@ public sealed class PortalLinkStore(NpgsqlDataSource dataSource) : IAsyncDisposa
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
             if (await reader.ReadAsync(cancellationToken))
-                link = PortalLinkRow.Read(reader);
+                link = Revealed(PortalLinkRow.Read(reader));
             // The customer lock's result: read to the end, so the lock is known to be held when this returns.
             while (await reader.NextResultAsync(cancellationToken))
                 while (await reader.ReadAsync(cancellationToken))
@@ -69,6 +71,45 @@ public sealed class PortalLinkStore(NpgsqlDataSource dataSource) : IAsyncDisposa
                 }
         }
         return link ?? throw new InvalidOperationException($"The row of request {pending.RequestId} is missing after its insert.");
+    }
+
+    /// <summary>In the open transaction, with the customer locked: the link generated for <paramref name="link"/>'s
+    /// customer, with the same FrameAncestors, that stays valid longest, if it stays valid until at least
+    /// <paramref name="validUntil"/> and its URL is still stored and readable. The customer lock makes a second request
+    /// for the customer wait until the first one's link is committed, so two racing requests make one Upflow call at
+    /// most and the second reuses the first's link.</summary>
+    public async Task<PortalLink?> FindReusableAsync(PortalLink link, DateTimeOffset validUntil, CancellationToken cancellationToken)
+    {
+        var (connection, transaction) = _open ?? throw new InvalidOperationException("No request transaction is open.");
+        await using var command = new NpgsqlCommand($"""
+            SELECT {PortalLinkRow.Columns} FROM portal_links
+            WHERE customer_id = $1 AND status = '{PortalLinkStatus.Generated}' AND url IS NOT NULL
+              AND frame_ancestors IS NOT DISTINCT FROM $2 AND expires_at >= $3 AND request_id <> $4
+            ORDER BY expires_at DESC
+            LIMIT 1
+            """, connection, transaction)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter<string> { TypedValue = link.CustomerId },
+                Sql.Nullable(link.FrameAncestors, NpgsqlDbType.Text),
+                new NpgsqlParameter<DateTimeOffset> { TypedValue = validUntil },
+                new NpgsqlParameter<Guid> { TypedValue = link.RequestId },
+            },
+        };
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+            return null;
+        var found = PortalLinkRow.Read(reader);
+        try
+        {
+            return Revealed(found);
+        }
+        catch (UrlProtectionException)
+        {
+            // Encrypted under a key no longer in Database:UrlKeys: not reusable, a new link is made.
+            return null;
+        }
     }
 
     /// <summary>Saves the row's outcome, moves its campaign's counts when it is a campaign item, and commits. Returns the
@@ -79,7 +120,7 @@ public sealed class PortalLinkStore(NpgsqlDataSource dataSource) : IAsyncDisposa
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             UPDATE portal_links SET status = $2, url = $3, expires_at = $4, generated_at = $5, failure_reason = $6,
-                failure_message = $7, failed_at = $8, updated_at = $9
+                failure_message = $7, failed_at = $8, updated_at = $9, reused_from = $10
             WHERE request_id = $1
             """)
         {
@@ -87,18 +128,19 @@ public sealed class PortalLinkStore(NpgsqlDataSource dataSource) : IAsyncDisposa
             {
                 new NpgsqlParameter<Guid> { TypedValue = link.RequestId },
                 new NpgsqlParameter<string> { TypedValue = link.Status },
-                Sql.Nullable(link.Url, NpgsqlDbType.Text),
+                Sql.Nullable(link.Url is null ? null : protector.Protect(link.Url, link.RequestId), NpgsqlDbType.Text),
                 Sql.Nullable(link.ExpiresAt, NpgsqlDbType.TimestampTz),
                 Sql.Nullable(link.GeneratedAt, NpgsqlDbType.TimestampTz),
                 Sql.Nullable(link.FailureReason, NpgsqlDbType.Text),
                 Sql.Nullable(link.FailureMessage, NpgsqlDbType.Text),
                 Sql.Nullable(link.FailedAt, NpgsqlDbType.TimestampTz),
                 new NpgsqlParameter<DateTimeOffset> { TypedValue = link.UpdatedAt },
+                Sql.Nullable(link.ReusedFrom, NpgsqlDbType.Uuid),
             },
         });
         Guid? completed = null;
         if (link.CampaignId is not null)
-            batch.BatchCommands.Add(CampaignStore.RecordOutcomeCommand(link.RequestId, link.Status));
+            batch.BatchCommands.Add(CampaignStore.RecordOutcomeCommand(link.RequestId, link.Status, reused: link.ReusedFrom is not null));
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
             // The UPDATE returns no rows: the first result, when there is one, is the campaign's.
@@ -154,8 +196,9 @@ public sealed class PortalLinkStore(NpgsqlDataSource dataSource) : IAsyncDisposa
     }
 
     private static NpgsqlBatchCommand InsertPending(PortalLink link) => new("""
-        INSERT INTO portal_links (request_id, customer_id, status, campaign_id, expires_in, frame_ancestors, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+        INSERT INTO portal_links (request_id, customer_id, status, campaign_id, expires_in, frame_ancestors, reuse_if_valid_for,
+            created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $7)
         ON CONFLICT (request_id) DO NOTHING
         """)
     {
@@ -168,6 +211,16 @@ public sealed class PortalLinkStore(NpgsqlDataSource dataSource) : IAsyncDisposa
             Sql.Nullable(link.ExpiresIn, NpgsqlDbType.Integer),
             Sql.Nullable(link.FrameAncestors, NpgsqlDbType.Text),
             new NpgsqlParameter<DateTimeOffset> { TypedValue = link.CreatedAt },
+            Sql.Nullable(link.ReuseIfValidFor, NpgsqlDbType.Integer),
         },
     };
+
+    /// <summary>The row with its URL decrypted (a clear value stored before encryption passes as it is).</summary>
+    /// <exception cref="UrlProtectionException">The URL is encrypted under a key not in <c>Database:UrlKeys</c>, or altered.</exception>
+    private PortalLink Revealed(PortalLink row)
+    {
+        if (row.Url is not null)
+            row.Url = protector.Read(row.Url, row.RequestId);
+        return row;
+    }
 }

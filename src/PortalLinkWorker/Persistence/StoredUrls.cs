@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Npgsql;
 
 namespace PortalLinkWorker.Persistence;
@@ -48,13 +49,12 @@ public sealed class StoredUrls(NpgsqlDataSource dataSource, UrlProtector protect
             var rows = new List<(Guid RequestId, string Stored)>();
             await using (var select = dataSource.CreateCommand("""
                 SELECT request_id, url FROM portal_links
-                WHERE url IS NOT NULL AND request_id > $1 AND NOT starts_with(url, $2)
+                WHERE url IS NOT NULL AND request_id > $1
                 ORDER BY request_id
-                LIMIT $3
+                LIMIT $2
                 """))
             {
                 select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = after });
-                select.Parameters.Add(new NpgsqlParameter<string> { TypedValue = protector.CurrentPrefix });
                 select.Parameters.Add(new NpgsqlParameter<int> { TypedValue = batchSize });
                 await using var reader = await select.ExecuteReaderAsync(cancellationToken);
                 while (await reader.ReadAsync(cancellationToken))
@@ -67,7 +67,9 @@ public sealed class StoredUrls(NpgsqlDataSource dataSource, UrlProtector protect
             await using var batch = dataSource.CreateBatch();
             foreach (var (requestId, stored) in rows)
             {
-                if (!protector.TryUnprotect(stored, requestId, out var url))
+                if (!protector.NeedsReencryption(stored))
+                    continue;
+                if (!TryRead(stored, requestId, out var url))
                 {
                     unreadable++;
                     continue;
@@ -109,7 +111,7 @@ public sealed class StoredUrls(NpgsqlDataSource dataSource, UrlProtector protect
             var requestId = reader.GetGuid(reader.GetOrdinal("request_id"));
             var stored = reader.GetFieldValue<string?>(reader.GetOrdinal("url"));
             string? url = null;
-            var readable = stored is not null && protector.TryUnprotect(stored, requestId, out url);
+            var readable = stored is not null && TryRead(stored, requestId, out url);
             links.Add(new RegisteredLink(
                 requestId,
                 reader.GetFieldValue<Guid?>(reader.GetOrdinal("campaign_id")),
@@ -126,6 +128,20 @@ public sealed class StoredUrls(NpgsqlDataSource dataSource, UrlProtector protect
                 withUrl && readable ? url : null));
         }
         return links;
+    }
+
+    private bool TryRead(string stored, Guid requestId, [NotNullWhen(true)] out string? url)
+    {
+        try
+        {
+            url = protector.Read(stored, requestId);
+            return true;
+        }
+        catch (UrlProtectionException)
+        {
+            url = null;
+            return false;
+        }
     }
 }
 

@@ -24,6 +24,10 @@ public sealed class ConfigurationCheckTests
         return (new ConfigurationCheck(builder.Build().Services, builder.Configuration, output), output);
     }
 
+    /// <summary>A valid Database:UrlKeys (declared before <see cref="Valid"/>, which reads it); check-config must mask it
+    /// like any key.</summary>
+    private static readonly string UrlKey = PortalLinkWorker.TestKit.WorkerSettings.NewUrlKey();
+
     private static readonly (string, string?)[] Valid =
     [
         ("ConnectionStrings:Postgres", $"Host=127.0.0.1;Port=1;Database=x;Username=u;Password={Password}"),
@@ -31,6 +35,7 @@ public sealed class ConfigurationCheckTests
         ("Upflow:BaseUrl", "http://127.0.0.1:1/v1"),
         ("Upflow:ApiKey", "key-0123456789abcdef"),
         ("Upflow:ApiSecret", Secret),
+        ("Database:UrlKeys", UrlKey),
     ];
 
     [Fact]
@@ -98,8 +103,20 @@ public sealed class ConfigurationCheckTests
         Assert.Contains("Password=****", text);
         Assert.Contains("Upflow:MaxConcurrentRequests = 5", text);
         Assert.Contains("Consumer:StopTimeout = 00:00:20", text);
+        Assert.Contains("Database:UrlKeys = ****", text);
+        Assert.Contains("Database:UrlRetention = 7.00:00:00", text);
         Assert.DoesNotContain(Secret, text);
         Assert.DoesNotContain(Password, text);
+        Assert.DoesNotContain(UrlKey, text);
+    }
+
+    [Fact]
+    public async Task UrlKeysMissing_Refused_NamingTheSetting_Exit2()
+    {
+        var (check, output) = Check([.. Valid.Where(s => s.Item1 != "Database:UrlKeys")]);
+
+        Assert.Equal(ConfigurationCheck.InvalidSettings, await check.RunAsync(connect: false, CancellationToken.None));
+        Assert.Contains("Database:UrlKeys", output.ToString());
     }
 
     [Fact]

@@ -101,6 +101,7 @@ public sealed class ConfigurationTests
         "--ConnectionStrings:RabbitMq=amqp://u:p@127.0.0.1:1/",
         "--Upflow:ApiKey=k",
         "--Upflow:ApiSecret=s",
+        $"--Database:UrlKeys={PortalLinkWorker.TestKit.WorkerSettings.UrlKeys}",
     ];
 
     [Fact]

@@ -49,6 +49,7 @@ public sealed class GeneratePortalLinkConsumerHarnessTests
             ["Upflow:BaseUrl"] = "http://127.0.0.1:1/v1",
             ["Upflow:ApiKey"] = "key-0123456789abcdef",
             ["Upflow:ApiSecret"] = "secret-unused",
+            ["Database:UrlKeys"] = PortalLinkWorker.TestKit.WorkerSettings.UrlKeys,
         }).Build();
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);

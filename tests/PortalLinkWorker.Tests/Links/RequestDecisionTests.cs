@@ -24,7 +24,74 @@ public sealed class RequestDecisionTests
         IncomingRequest.Check(new GeneratePortalLink(requestId, customerId!, expiresIn, frameAncestors, campaignId), MaxExpiresIn);
 
     private static PortalLink Stored(Guid requestId, string customerId = Customer, string status = PortalLinkStatus.Pending) =>
-        new() { RequestId = requestId, CustomerId = customerId, Status = status, CreatedAt = AtMicroseconds, UpdatedAt = AtMicroseconds };
+        new()
+        {
+            RequestId = requestId, CustomerId = customerId, Status = status, CreatedAt = AtMicroseconds, UpdatedAt = AtMicroseconds,
+            Url = status == PortalLinkStatus.Generated ? "https://portal.example/p/token" : null,
+            ExpiresAt = status == PortalLinkStatus.Generated ? AtMicroseconds.AddDays(30) : null,
+            GeneratedAt = status == PortalLinkStatus.Generated ? AtMicroseconds : null,
+        };
+
+    [Fact]
+    public void Decide_GeneratedRowWhoseUrlWasErased_NothingRepublished()
+    {
+        var requestId = Guid.NewGuid();
+        var stored = Stored(requestId, status: PortalLinkStatus.Generated);
+        stored.Url = null;
+        stored.UrlErasedAt = AtMicroseconds;
+
+        Assert.IsType<RequestDecision.ErasedLink>(Check(requestId).Decide(stored));
+    }
+
+    [Fact]
+    public void ReusableUntil_WithReuseIfValidFor_NowPlusThatLong_ElseNull()
+    {
+        var asked = IncomingRequest.Check(new GeneratePortalLink(Guid.NewGuid(), Customer, ReuseIfValidFor: 7 * 86_400), MaxExpiresIn);
+        var notAsked = IncomingRequest.Check(new GeneratePortalLink(Guid.NewGuid(), Customer), MaxExpiresIn);
+
+        Assert.Equal(AtMicroseconds.AddDays(7), asked.ReusableUntil(AtMicroseconds));
+        Assert.Null(notAsked.ReusableUntil(AtMicroseconds));
+        Assert.Equal(7 * 86_400, asked.PendingRow(AtMicroseconds).ReuseIfValidFor);
+    }
+
+    [Theory]
+    [InlineData(0, "must be a positive number of seconds")]
+    [InlineData(-5, "must be a positive number of seconds")]
+    [InlineData(MaxExpiresIn + 1, "Upflow:MaxExpiresIn")]
+    public void ReuseIfValidFor_OutOfRange_InvalidRequest_NoReuseAsked(int seconds, string problem)
+    {
+        var request = IncomingRequest.Check(new GeneratePortalLink(Guid.NewGuid(), Customer, ReuseIfValidFor: seconds), MaxExpiresIn);
+
+        Assert.Contains(problem, request.Problem);
+        Assert.Null(request.ReusableUntil(AtMicroseconds));
+    }
+
+    [Fact]
+    public void ApplyReuse_TakesTheOriginsLink_AndPointsAtTheFirstRequestUpflowIssuedItFor()
+    {
+        var first = Stored(Guid.NewGuid(), status: PortalLinkStatus.Generated);
+        var reusedOnce = Stored(Guid.NewGuid(), status: PortalLinkStatus.Generated);
+        reusedOnce.ReusedFrom = first.RequestId;
+        var link = Stored(Guid.NewGuid());
+
+        RequestOutcome.ApplyReuse(link, reusedOnce, AtMicroseconds.AddMinutes(1));
+
+        Assert.Equal(PortalLinkStatus.Generated, link.Status);
+        Assert.Equal(reusedOnce.Url, link.Url);
+        Assert.Equal(reusedOnce.ExpiresAt, link.ExpiresAt);
+        Assert.Equal(reusedOnce.GeneratedAt, link.GeneratedAt);
+        Assert.Equal(first.RequestId, link.ReusedFrom);
+        var generated = Assert.IsType<PortalLinkGenerated>(RequestOutcome.Event(link, Customer));
+        Assert.Equal(link.RequestId, generated.RequestId);
+        Assert.Equal(reusedOnce.Url, generated.Url);
+    }
+
+    [Fact]
+    public void ApplyReuse_RowWithoutALink_Throws()
+    {
+        Assert.Throws<InvalidOperationException>(() =>
+            RequestOutcome.ApplyReuse(Stored(Guid.NewGuid()), Stored(Guid.NewGuid(), status: PortalLinkStatus.Failed), AtMicroseconds));
+    }
 
     [Fact]
     public void Start_NoRequestId_RejectedUnrecorded_WithTheValidatorsReason()

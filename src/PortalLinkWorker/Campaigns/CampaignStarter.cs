@@ -56,7 +56,8 @@ public sealed partial class CampaignStarter(
             if (batch.Count == 0)
                 break;
             await Task.WhenAll(batch.Select(item => endpoint.Send(
-                new GeneratePortalLink(item.RequestId, item.Entry.CustomerId, item.Entry.ExpiresIn, item.Entry.FrameAncestors, campaignId),
+                new GeneratePortalLink(item.RequestId, item.Entry.CustomerId, item.Entry.ExpiresIn, item.Entry.FrameAncestors, campaignId,
+                    item.Entry.ReuseIfValidFor),
                 context => context.MessageId = item.RequestId, cancellationToken)));
             // Crash window: sent but not marked. The re-run sends these again; the consumer answers copies from the row.
             await store.MarkEnqueuedAsync(campaignId, batch, cancellationToken);

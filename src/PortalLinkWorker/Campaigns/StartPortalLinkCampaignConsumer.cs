@@ -33,7 +33,7 @@ public sealed partial class StartPortalLinkCampaignConsumer(
         var frameAncestors = string.IsNullOrEmpty(start.FrameAncestors) ? null : start.FrameAncestors;
         var entries = (start.CustomerIds ?? []).Select((customerId, i) =>
             new CampaignEntry(i + 1, CustomerIdEcho.Stored(customerId ?? ""), start.ExpiresIn, frameAncestors));
-        await starter.StartAsync(new CampaignDefinition(start.CampaignId, name, start.ExpiresIn, frameAncestors), entries,
+        await starter.StartAsync(new CampaignDefinition(start.CampaignId, name, start.ExpiresIn, frameAncestors, start.ReuseIfValidFor), entries,
             context, context, progress: null, context.CancellationToken);
     }
 

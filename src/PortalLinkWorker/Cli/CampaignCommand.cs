@@ -55,15 +55,16 @@ public static class CampaignCommand
         };
         var expiresIn = CommandLineOptions.ExpiresIn();
         var frameAncestors = CommandLineOptions.FrameAncestors(validate: true);
+        var reuse = CommandLineOptions.ReuseIfValidFor();
         var campaignId = CommandLineOptions.CampaignId("the campaign's id, to re-run an interrupted start (default: a new one)");
         var wait = CommandLineOptions.Wait("show progress until the campaign completes (exit 0 all generated, 1 some failed)");
         var command = new Command("start", """
             check every row of the CSV, then record and enqueue the campaign on generate-portal-link-bulk; re-run with the
             same --campaign-id after an interruption
-            """) { file, name, expiresIn, frameAncestors, campaignId, wait };
+            """) { file, name, expiresIn, frameAncestors, reuse, campaignId, wait };
         command.SetAction((result, cancellationToken) => RunGuardedAsync(() => StartAsync(new CampaignArguments(result.GetRequiredValue(file),
             result.GetValue(name), result.GetValue(expiresIn), result.GetValue(frameAncestors) is { Length: > 0 } hosts ? hosts : null,
-            result.GetValue(campaignId), result.GetValue(wait), context.Settings), context.Output, cancellationToken)));
+            result.GetValue(campaignId), result.GetValue(wait), context.Settings, result.GetValue(reuse)), context.Output, cancellationToken)));
         return command;
     }
 
@@ -80,7 +81,7 @@ public static class CampaignCommand
 
     /// <summary>What one <c>campaign</c> verb was given.</summary>
     private sealed record CampaignArguments(string? File, string? Name, int? ExpiresIn, string? FrameAncestors, Guid? CampaignId,
-        bool Wait, string[] Settings);
+        bool Wait, string[] Settings, int? ReuseIfValidFor = null);
 
     private static async Task<int> RunGuardedAsync(Func<Task<int>> run)
     {
@@ -110,6 +111,11 @@ public static class CampaignCommand
             await Console.Error.WriteLineAsync($"--expires-in: {expiresInProblem}");
             return PortalLinkCommandLine.ExitUsage;
         }
+        if (Links.PortalLinkRequestValidator.ValidateReuseIfValidFor(options.ReuseIfValidFor, maxExpiresIn) is { } reuseProblem)
+        {
+            await Console.Error.WriteLineAsync($"--reuse-if-valid-for: {reuseProblem}");
+            return PortalLinkCommandLine.ExitUsage;
+        }
 
         // First pass: every row checked, every bad one reported, nothing recorded yet.
         var (customers, bad) = (0, 0);
@@ -133,7 +139,8 @@ public static class CampaignCommand
         }
 
         var campaign = new CampaignDefinition(options.CampaignId ?? Guid.NewGuid(),
-            options.Name ?? Path.GetFileNameWithoutExtension(options.File!), options.ExpiresIn, options.FrameAncestors);
+            options.Name ?? Path.GetFileNameWithoutExtension(options.File!), options.ExpiresIn, options.FrameAncestors,
+            options.ReuseIfValidFor);
         await output.WriteLineAsync($"campaign {campaign.CampaignId} '{campaign.Name}': {customers} customers");
         await output.WriteLineAsync($"  if this is interrupted, run the same command again with --campaign-id {campaign.CampaignId}");
 

@@ -90,7 +90,7 @@ public static class CampaignProgressDisplay
             .HideHeaders();
         void Row(string label, string value, string share) => table.AddRow(new Text(label), new Text(value), new Text(share));
         Row("total", Count(p.Total), "");
-        Row("generated", Count(p.Generated), Percent(p.Generated, p.Total));
+        Row("generated", Count(p.Generated), Percent(p.Generated, p.Total) + (p.Reused > 0 ? $"  ({p.Reused} reused, no Upflow call)" : ""));
         Row("failed", Count(p.Failed), Percent(p.Failed, p.Total));
         Row("pending", Count(p.Pending), Percent(p.Pending, p.Total) + (p.NotEnqueued > 0 ? $"  ({p.NotEnqueued} not yet on the queue)" : ""));
         Row("rate", p.Rate.ToString("0.0", CultureInfo.InvariantCulture) + "/s", "over the last minute");
@@ -104,7 +104,7 @@ public static class CampaignProgressDisplay
         {
             $"campaign {p.CampaignId} '{p.Name}' (run {p.Run})",
             $"  total      {p.Total,9}",
-            $"  generated  {p.Generated,9}  {Percent(p.Generated, p.Total)}",
+            $"  generated  {p.Generated,9}  {Percent(p.Generated, p.Total)}{(p.Reused > 0 ? $"  ({p.Reused} reused, no Upflow call)" : "")}",
             $"  failed     {p.Failed,9}  {Percent(p.Failed, p.Total)}",
             $"  pending    {p.Pending,9}  {Percent(p.Pending, p.Total)}{(p.NotEnqueued > 0 ? $"  ({p.NotEnqueued} not yet on the queue)" : "")}",
             $"  rate       {p.Rate.ToString("0.0", CultureInfo.InvariantCulture),9}/s over the last minute",

@@ -20,6 +20,28 @@ internal static class CommandLineOptions
         CustomParser = result => ParseInt(result, NumberStyles.AllowLeadingSign, "--expires-in takes a whole number of seconds."),
     };
 
+    /// <summary>A duration written as a number of seconds or with a unit (<c>90</c>, <c>90s</c>, <c>30m</c>, <c>12h</c>,
+    /// <c>7d</c>), in whole seconds. The range is the worker's rule (<see cref="PortalLinkRequestValidator.ValidateReuseIfValidFor"/>).</summary>
+    public static Option<int?> ReuseIfValidFor() => new("--reuse-if-valid-for")
+    {
+        Description = "answer a customer's stored link again instead of calling Upflow when it stays valid at least this long (90s, 30m, 12h, 7d)",
+        HelpName = "duration",
+        CustomParser = result => ParseDuration(result, "--reuse-if-valid-for takes a duration: whole seconds, or a number with s, m, h or d (7d)."),
+    };
+
+    public static int? ParseDuration(ArgumentResult result, string error)
+    {
+        var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+        var unit = text.Length > 0 && char.IsAsciiLetter(text[^1]) ? char.ToLowerInvariant(text[^1]) : 's';
+        var number = char.IsAsciiLetter(text.Length > 0 ? text[^1] : '0') ? text[..^1] : text;
+        long? scale = unit switch { 's' => 1, 'm' => 60, 'h' => 3_600, 'd' => 86_400, _ => null };
+        if (scale is { } s && long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var value) &&
+            value * s is var seconds and > 0 and <= int.MaxValue)
+            return (int)seconds;
+        result.AddError(error);
+        return null;
+    }
+
     /// <summary>Given without a value, an empty list (no frame-ancestors restriction asked for).</summary>
     public static Option<string?> FrameAncestors(bool validate) => new("--frame-ancestors")
     {

@@ -73,6 +73,8 @@ public static class PortalLinkCommandLine
         root.Subcommands.Add(CheckConfigCommand.Create(context));
         root.Subcommands.Add(HealthcheckCommand.Create(context));
         root.Subcommands.Add(CampaignCommand.Create(context));
+        root.Subcommands.Add(LinksCommand.Create(context));
+        root.Subcommands.Add(LinksCommand.CreateReencrypt(context));
         var help = new Command("help", "show this text (help <command>: that command's)");
         var topic = new Argument<string[]>("command") { Arity = ArgumentArity.ZeroOrMore };
         help.Arguments.Add(topic);

@@ -22,6 +22,7 @@ public static class RequestCommand
         var expiresIn = CommandLineOptions.ExpiresIn();
         // Sent as given, so that the worker's own answer to a bad value (InvalidRequest) can be seen.
         var frameAncestors = CommandLineOptions.FrameAncestors(validate: false);
+        var reuse = CommandLineOptions.ReuseIfValidFor();
         var requestId = new Option<Guid?>("--request-id")
         {
             Description = "the request's idempotency key (default: a new one)",
@@ -39,11 +40,11 @@ public static class RequestCommand
         };
         var command = new Command("request", "publish one GeneratePortalLink; with --wait, print the outcome")
         {
-            customerId, expiresIn, frameAncestors, requestId, campaignId, wait, timeout,
+            customerId, expiresIn, frameAncestors, reuse, requestId, campaignId, wait, timeout,
         };
         command.SetAction(result => RunAsync(
             new GeneratePortalLink(result.GetValue(requestId) ?? Guid.NewGuid(), result.GetRequiredValue(customerId),
-                result.GetValue(expiresIn), result.GetValue(frameAncestors), result.GetValue(campaignId)),
+                result.GetValue(expiresIn), result.GetValue(frameAncestors), result.GetValue(campaignId), result.GetValue(reuse)),
             result.GetValue(wait), TimeSpan.FromSeconds(result.GetValue(timeout)), context.Settings));
         return command;
     }

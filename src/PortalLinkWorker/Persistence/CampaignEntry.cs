@@ -5,4 +5,5 @@ namespace PortalLinkWorker.Persistence;
 /// <param name="CustomerId">Upflow UUID or <c>external:&lt;id&gt;</c>.</param>
 /// <param name="ExpiresIn">Seconds; null for Upflow's default.</param>
 /// <param name="FrameAncestors">Host names allowed to embed the portal; null when not embedding.</param>
-public sealed record CampaignEntry(int ItemNo, string CustomerId, int? ExpiresIn, string? FrameAncestors);
+/// <param name="ReuseIfValidFor">The campaign's, when the item is read to be sent; not stored per item.</param>
+public sealed record CampaignEntry(int ItemNo, string CustomerId, int? ExpiresIn, string? FrameAncestors, int? ReuseIfValidFor = null);

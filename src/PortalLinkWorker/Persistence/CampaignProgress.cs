@@ -16,7 +16,8 @@ public sealed record CampaignProgress(
     DateTimeOffset? CompletedAt,
     DateTimeOffset? CompletionPublishedAt,
     int FinishedLastMinute,
-    double LastMinuteSpanSeconds)
+    double LastMinuteSpanSeconds,
+    int Reused = 0)
 {
     /// <summary>The shortest span a rate is measured over, so that the first few items do not make a wild figure.</summary>
     private const double MinRateSpanSeconds = 5;

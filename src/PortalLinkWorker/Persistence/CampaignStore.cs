@@ -17,9 +17,9 @@ public sealed class CampaignStore(NpgsqlDataSource dataSource)
     public async Task<bool> CreateAsync(CampaignDefinition campaign, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            INSERT INTO portal_link_campaigns (campaign_id, name, expires_in, frame_ancestors, total, pending_count,
+            INSERT INTO portal_link_campaigns (campaign_id, name, expires_in, frame_ancestors, reuse_if_valid_for, total, pending_count,
                 generated_count, failed_count, run, created_at, updated_at)
-            VALUES (@campaign, @name, @expiresIn, @frameAncestors, 0, 0, 0, 0, 1, clock_timestamp(), clock_timestamp())
+            VALUES (@campaign, @name, @expiresIn, @frameAncestors, @reuseIfValidFor, 0, 0, 0, 0, 1, clock_timestamp(), clock_timestamp())
             ON CONFLICT (campaign_id) DO NOTHING;
             SELECT recorded_at IS NOT NULL FROM portal_link_campaigns WHERE campaign_id = @campaign;
             """);
@@ -27,6 +27,7 @@ public sealed class CampaignStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("name", campaign.Name);
         command.Parameters.Add(new NpgsqlParameter<int?>("expiresIn", NpgsqlDbType.Integer) { TypedValue = campaign.ExpiresIn });
         command.Parameters.Add(new NpgsqlParameter<string?>("frameAncestors", NpgsqlDbType.Text) { TypedValue = campaign.FrameAncestors });
+        command.Parameters.Add(new NpgsqlParameter<int?>("reuseIfValidFor", NpgsqlDbType.Integer) { TypedValue = campaign.ReuseIfValidFor });
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
@@ -72,9 +73,10 @@ public sealed class CampaignStore(NpgsqlDataSource dataSource)
         CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT item_no, customer_id, expires_in, frame_ancestors, request_id FROM portal_link_campaign_items
-            WHERE campaign_id = @campaign AND NOT enqueued AND item_no > @after
-            ORDER BY item_no LIMIT @limit
+            SELECT i.item_no, i.customer_id, i.expires_in, i.frame_ancestors, i.request_id, c.reuse_if_valid_for
+            FROM portal_link_campaign_items i JOIN portal_link_campaigns c ON c.campaign_id = i.campaign_id
+            WHERE i.campaign_id = @campaign AND NOT i.enqueued AND i.item_no > @after
+            ORDER BY i.item_no LIMIT @limit
             """);
         command.Parameters.AddWithValue("campaign", campaignId);
         command.Parameters.AddWithValue("after", afterItemNo);
@@ -181,7 +183,7 @@ public sealed class CampaignStore(NpgsqlDataSource dataSource)
     public async Task<CampaignProgress?> ProgressAsync(Guid campaignId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
-            SELECT c.campaign_id, c.name, c.total, c.pending_count, c.generated_count, c.failed_count,
+            SELECT c.campaign_id, c.name, c.total, c.pending_count, c.generated_count, c.failed_count, c.reused_count,
                    (SELECT count(*) FROM portal_link_campaign_items i WHERE i.campaign_id = c.campaign_id AND NOT i.enqueued)::int AS not_enqueued,
                    c.run, c.created_at, c.enqueued_at, c.completed_at, c.completion_published_at,
                    r.finished, extract(epoch FROM clock_timestamp() - r.since)::float8 AS finished_span

@@ -1,4 +1,5 @@
 using Npgsql;
+using PortalLinkWorker.TestKit;
 
 namespace PortalLinkWorker.Tests.Integration;
 
@@ -21,12 +22,33 @@ public sealed class TestDatabase(string connectionString)
         await using var reader = await select.ExecuteReaderAsync();
         if (!await reader.ReadAsync())
             return null;
+        var stored = reader.IsDBNull(1) ? null : reader.GetString(1);
         return new PortalLinkRow(
             reader.GetString(0),
-            reader.IsDBNull(1) ? null : reader.GetString(1),
+            stored is null ? null : Readable(stored, requestId),
             reader.IsDBNull(2) ? null : reader.GetGuid(2),
-            reader.IsDBNull(3) ? null : reader.GetString(3));
+            reader.IsDBNull(3) ? null : reader.GetString(3),
+            stored);
     }
+
+    /// <summary>The stored URL decrypted with the tests' key (<see cref="WorkerSettings.UrlKeys"/>), or null when that key
+    /// does not decrypt it (a test of rotation reads <see cref="PortalLinkRow.StoredUrl"/>).</summary>
+    private static string? Readable(string stored, Guid requestId)
+    {
+        try
+        {
+            return Protector.Read(stored, requestId);
+        }
+        catch (PortalLinkWorker.Persistence.UrlProtectionException)
+        {
+            return null;
+        }
+    }
+
+    private static readonly PortalLinkWorker.Persistence.UrlProtector Protector =
+        PortalLinkWorker.Persistence.UrlKeyRing.TryParse(WorkerSettings.UrlKeys, out var ring, out _)
+            ? new PortalLinkWorker.Persistence.UrlProtector(ring)
+            : throw new InvalidOperationException("The tests' URL key does not parse.");
 
     /// <summary>The first column of the first row of a query, or null.</summary>
     public async Task<object?> ScalarAsync(string sql, params (string Name, object Value)[] parameters)

@@ -108,21 +108,21 @@ public sealed class StoredUrls(NpgsqlDataSource dataSource, UrlProtector protect
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var requestId = reader.GetGuid(reader.GetOrdinal("request_id"));
-            var stored = reader.GetFieldValue<string?>(reader.GetOrdinal("url"));
+            var requestId = reader.Get<Guid>("request_id");
+            var stored = reader.GetOrNull<string>("url");
             string? url = null;
             var readable = stored is not null && TryRead(stored, requestId, out url);
             links.Add(new RegisteredLink(
                 requestId,
-                reader.GetFieldValue<Guid?>(reader.GetOrdinal("campaign_id")),
-                reader.GetString(reader.GetOrdinal("status")),
-                reader.GetFieldValue<DateTimeOffset>(reader.GetOrdinal("created_at")),
-                reader.GetFieldValue<DateTimeOffset?>(reader.GetOrdinal("generated_at")),
-                reader.GetFieldValue<DateTimeOffset?>(reader.GetOrdinal("expires_at")),
-                reader.GetFieldValue<Guid?>(reader.GetOrdinal("reused_from")),
-                reader.GetFieldValue<int?>(reader.GetOrdinal("reuse_if_valid_for")),
-                reader.GetFieldValue<DateTimeOffset?>(reader.GetOrdinal("url_erased_at")),
-                reader.GetFieldValue<string?>(reader.GetOrdinal("failure_reason")),
+                reader.GetOrNullValue<Guid>("campaign_id"),
+                reader.Get<string>("status"),
+                reader.Get<DateTimeOffset>("created_at"),
+                reader.GetOrNullValue<DateTimeOffset>("generated_at"),
+                reader.GetOrNullValue<DateTimeOffset>("expires_at"),
+                reader.GetOrNullValue<Guid>("reused_from"),
+                reader.GetOrNullValue<int>("reuse_if_valid_for"),
+                reader.GetOrNullValue<DateTimeOffset>("url_erased_at"),
+                reader.GetOrNull<string>("failure_reason"),
                 stored is not null,
                 readable,
                 withUrl && readable ? url : null));

@@ -7,11 +7,14 @@ using PortalLinkContracts;
 using PortalLinkWorker.TestKit;
 using PortalLinkWorker.Messaging;
 
-// dotnet run -c Release --project bench/CampaignBench -- [--quick] [--name campaign]
+// dotnet run -c Release --project bench/CampaignBench -- [--quick] [--reuse] [--name campaign]
+// --reuse: only the campaign where half the customers hold a link valid long enough (ReuseScenario), results in
+// bench/results/<name>.md with name campaign-reuse by default.
 // Needs PORTALLINK_TEST_POSTGRES (a server where it may CREATE DATABASE) and CAMPAIGN_BENCH_RABBITMQ (default: the
 // portallink-bench virtual host). The worker and the campaign command run as child processes of the built worker DLL.
 var quick = args.Contains("--quick");
-var name = args.SkipWhile(a => a != "--name").Skip(1).FirstOrDefault() ?? "campaign";
+var reuse = args.Contains("--reuse");
+var name = args.SkipWhile(a => a != "--name").Skip(1).FirstOrDefault() ?? (reuse ? "campaign-reuse" : "campaign");
 var limit = quick ? 20.0 : 50.0;
 var customers = quick ? 1000 : 10_000;
 var bigCsvRows = quick ? 20_000 : 200_000;
@@ -57,31 +60,19 @@ var targets = new List<(string Target, string Measured, bool Pass)>();
 var tmp = Directory.CreateTempSubdirectory("campaign-bench-");
 try
 {
+    if (reuse)
+    {
+        targets.AddRange(await ReuseScenario.RunAsync(workerDll, Settings(await databases.CreateAsync("portallink_cbench")), observer,
+            simulator.Client, customers, limit, tmp, Log, report, WarmUpAsync));
+        return await WriteResultsAsync();
+    }
+
     // 1. A campaign of N customers at the simulator's limit L, with live requests mixed in.
     var database = await databases.CreateAsync("portallink_cbench");
     var settings = Settings(database);
     await using (var worker = MeasuredProcess.Start(workerDll, [], settings))
     {
-        // Ready when a warm-up request has its outcome (schema migrated, bus up, JIT warm). One every 2 s until then: on a
-        // fresh virtual host no queue is bound to the exchange until the worker's bus is up, and RabbitMQ drops what it
-        // cannot route (a single warm-up request was lost that way and the campaign started against a cold worker).
-        var readyBy = Stopwatch.GetTimestamp();
-        var warmIds = new List<Guid>();
-        bool Warm() => warmIds.Any(id => Answer(id) is not null);
-        while (!Warm() && Stopwatch.GetElapsedTime(readyBy) < TimeSpan.FromSeconds(60))
-        {
-            var warm = new GeneratePortalLink(Guid.NewGuid(), $"external:warm-{Guid.NewGuid():N}");
-            warmIds.Add(warm.RequestId);
-            liveSent[warm.RequestId] = Stopwatch.GetTimestamp();
-            await observer.Bus.Publish(warm);
-            var published = Stopwatch.GetTimestamp();
-            while (!Warm() && Stopwatch.GetElapsedTime(published) < TimeSpan.FromSeconds(2))
-                await Task.Delay(100);
-        }
-        if (!Warm())
-            throw new InvalidOperationException($"The worker answered no warm-up request within 60 s. Its output:\n{worker.Output}");
-        foreach (var id in warmIds)
-            liveSent.TryRemove(id, out _);
+        await WarmUpAsync(worker);
 
         var csv = Path.Combine(tmp.FullName, "campaign.csv");
         await File.WriteAllLinesAsync(csv, ["customer_id", .. Enumerable.Range(0, customers).Select(i => $"external:cbench-{i}-{Guid.NewGuid():N}")]);
@@ -200,27 +191,56 @@ finally
     tmp.Delete(recursive: true);
 }
 
-foreach (var (target, measured, pass) in targets)
-    Log($"  {(pass ? "PASS" : "FAIL")} {target}: {measured}");
-report["targets"] = targets.Select(t => new { t.Target, t.Measured, t.Pass }).ToArray();
-var results = Path.Combine(root, "bench", "results");
-Directory.CreateDirectory(results);
-await File.WriteAllTextAsync(Path.Combine(results, $"{name}.json"), JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
-var md = new List<string>
-{
-    $"# Campaign benchmark ({(quick ? "quick" : "full")} run, {report["startedAt"]:u})",
-    "",
-    $"{report["machine"]}; simulator limit L = {limit}/s, latency {latencyMs} ms; worker configured at L; {customers} customers;",
-    $"a live request every {liveEvery.TotalSeconds:0} s during the campaign. Produced by `dotnet run -c Release --project bench/CampaignBench`.",
-    "",
-    "| target | measured | |",
-    "|---|---|---|",
-};
-md.AddRange(targets.Select(t => $"| {t.Target} | {t.Measured} | {(t.Pass ? "PASS" : "FAIL")} |"));
-if (report.GetValueOrDefault("campaign") is Dictionary<string, object?> c)
-    md.AddRange(["", string.Create(CultureInfo.InvariantCulture,
-        $"Also measured: live latency p50 {c["liveLatencyP50"]:0.000} s, max {c["liveLatencyMax"]:0.000} s over {c["liveRequests"]} live requests; worker peak RSS {c["workerPeakMiB"]:0} MiB; the 10,000-row start command's peak RSS {c["startCommandPeakMiB"]:0} MiB; {c["calls"]} Upflow calls, {c["calls429"]} answered 429.")]);
-md.AddRange(["", $"Raw figures: [{name}.json]({name}.json)."]);
-await File.WriteAllLinesAsync(Path.Combine(results, $"{name}.md"), md);
-return targets.All(t => t.Pass) ? 0 : 1;
+return await WriteResultsAsync();
 
+async Task<int> WriteResultsAsync()
+{
+    foreach (var (target, measured, pass) in targets)
+        Log($"  {(pass ? "PASS" : "FAIL")} {target}: {measured}");
+    report["targets"] = targets.Select(t => new { t.Target, t.Measured, t.Pass }).ToArray();
+    var results = Path.Combine(root, "bench", "results");
+    Directory.CreateDirectory(results);
+    await File.WriteAllTextAsync(Path.Combine(results, $"{name}.json"), JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+    var md = new List<string>
+    {
+        $"# Campaign benchmark{(reuse ? ", half the customers reusing a stored link" : "")} ({(quick ? "quick" : "full")} run, {report["startedAt"]:u})",
+        "",
+        $"{report["machine"]}; simulator limit L = {limit}/s, latency {latencyMs} ms; worker configured at L; {customers} customers;",
+        reuse ? "no live requests. Produced by `dotnet run -c Release --project bench/CampaignBench -- --reuse`."
+              : $"a live request every {liveEvery.TotalSeconds:0} s during the campaign. Produced by `dotnet run -c Release --project bench/CampaignBench`.",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+    };
+    md.AddRange(targets.Select(t => $"| {t.Target} | {t.Measured} | {(t.Pass ? "PASS" : "FAIL")} |"));
+    if (report.GetValueOrDefault("campaign") is Dictionary<string, object?> c)
+        md.AddRange(["", string.Create(CultureInfo.InvariantCulture,
+            $"Also measured: live latency p50 {c["liveLatencyP50"]:0.000} s, max {c["liveLatencyMax"]:0.000} s over {c["liveRequests"]} live requests; worker peak RSS {c["workerPeakMiB"]:0} MiB; the 10,000-row start command's peak RSS {c["startCommandPeakMiB"]:0} MiB; {c["calls"]} Upflow calls, {c["calls429"]} answered 429.")]);
+    md.AddRange(["", $"Raw figures: [{name}.json]({name}.json)."]);
+    await File.WriteAllLinesAsync(Path.Combine(results, $"{name}.md"), md);
+    return targets.All(t => t.Pass) ? 0 : 1;
+}
+
+// Ready when a warm-up request has its outcome (schema migrated, bus up, JIT warm). One every 2 s until then: on a fresh
+// virtual host no queue is bound to the exchange until the worker's bus is up, and RabbitMQ drops what it cannot route (a
+// single warm-up request was lost that way and the campaign started against a cold worker).
+async Task WarmUpAsync(MeasuredProcess worker)
+{
+    var readyBy = Stopwatch.GetTimestamp();
+    var warmIds = new List<Guid>();
+    bool Warm() => warmIds.Any(id => Answer(id) is not null);
+    while (!Warm() && Stopwatch.GetElapsedTime(readyBy) < TimeSpan.FromSeconds(60))
+    {
+        var warm = new GeneratePortalLink(Guid.NewGuid(), $"external:warm-{Guid.NewGuid():N}");
+        warmIds.Add(warm.RequestId);
+        liveSent[warm.RequestId] = Stopwatch.GetTimestamp();
+        await observer.Bus.Publish(warm);
+        var published = Stopwatch.GetTimestamp();
+        while (!Warm() && Stopwatch.GetElapsedTime(published) < TimeSpan.FromSeconds(2))
+            await Task.Delay(100);
+    }
+    if (!Warm())
+        throw new InvalidOperationException($"The worker answered no warm-up request within 60 s. Its output:\n{worker.Output}");
+    foreach (var id in warmIds)
+        liveSent.TryRemove(id, out _);
+}

@@ -163,6 +163,7 @@ Demo done: $(( 5 - FAILURES ))/5 results as expected. Everything is still runnin
               $STATE_DIR/pg/postgres.log, /var/log/rabbitmq/
   more:       eval "\$(scripts/services.sh env)"; dotnet $WORKER_DLL request <customerId> --wait
   settings:   dotnet $WORKER_DLL check-config   (with the same environment as the worker)
+  register:   Database__UrlKeys="\$(cat $STATE_DIR/demo-url-keys)" dotnet $WORKER_DLL links external:123
   stop:       scripts/demo.sh stop   (worker + simulator + services)
 EOF
   (( FAILURES == 0 ))

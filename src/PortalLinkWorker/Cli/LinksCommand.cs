@@ -97,6 +97,7 @@ public static class LinksCommand
         { UrlErasedAt: { } erased } => string.Create(CultureInfo.InvariantCulture, $"URL erased {erased:u}"),
         { UrlStored: false } => "no URL stored",
         { UrlReadable: false } => "URL stored, but no key of Database:UrlKeys decrypts it",
+        { UrlEncrypted: false } => "URL stored in clear by an older version: run reencrypt-urls",
         _ => "URL stored (encrypted)",
     };
 

@@ -124,6 +124,7 @@ public sealed class StoredUrls(NpgsqlDataSource dataSource, UrlProtector protect
                 reader.GetOrNullValue<DateTimeOffset>("url_erased_at"),
                 reader.GetOrNull<string>("failure_reason"),
                 stored is not null,
+                stored is not null && UrlProtector.IsEncrypted(stored),
                 readable,
                 withUrl && readable ? url : null));
         }
@@ -161,5 +162,6 @@ public sealed record RegisteredLink(
     DateTimeOffset? UrlErasedAt,
     string? FailureReason,
     bool UrlStored,
+    bool UrlEncrypted,
     bool UrlReadable,
     string? Url);

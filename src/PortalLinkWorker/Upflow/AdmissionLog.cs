@@ -84,41 +84,6 @@ public sealed record AdmissionLog(int[] Slots, long LatestSlot)
         return start is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s * (long)SlotLength.TotalMilliseconds) + SlotLength / 2 : null;
     }
 
-    /// <summary>The latest stretch of at least <paramref name="gap"/> without an admitted call inside the current busy run
-    /// (a pause after a 429): about when its last call before it was sent (placed within its slot by how full the slot
-    /// was next to the one before it), and the end of that slot, after which every admitted call came after the pause;
-    /// null when the run has no such gap.</summary>
-    public (DateTimeOffset LastBefore, DateTimeOffset SlotEnd)? LastBeforeGap(DateTimeOffset now, TimeSpan gap)
-    {
-        var nowSlot = Math.Min(SlotOf(now), LatestSlot);
-        var oldest = Math.Max(SlotOf(now), LatestSlot) - SlotCount + 1;
-        var gapSlots = (long)Math.Ceiling(gap / SlotLength);
-        var idleSlots = (long)(IdleGap / SlotLength);
-        var seenCalls = false;
-        var empty = 0L;
-        for (var slot = nowSlot; slot >= oldest; slot--)
-        {
-            var count = Slots[Index(slot)];
-            if (count == 0)
-            {
-                // An idle gap ends the run before any pause was found.
-                if (seenCalls && ++empty >= idleSlots)
-                    return null;
-                continue;
-            }
-            if (seenCalls && empty >= gapSlots)
-            {
-                var before = slot - 1 >= oldest ? Slots[Index(slot - 1)] : 0;
-                var share = before > count ? (double)count / before : 1;
-                var start = DateTimeOffset.FromUnixTimeMilliseconds(slot * (long)SlotLength.TotalMilliseconds);
-                return (start + SlotLength * share, start + SlotLength);
-            }
-            seenCalls = true;
-            empty = 0;
-        }
-        return null;
-    }
-
     private int[] Shifted(long nowSlot)
     {
         var slots = (int[])Slots.Clone();

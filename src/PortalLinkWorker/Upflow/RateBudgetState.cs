@@ -54,10 +54,6 @@ public sealed record RateBudgetState(
     /// Retry-After would be most of it.</summary>
     private static readonly TimeSpan LongRunMinimum = TimeSpan.FromSeconds(3);
 
-    /// <summary>A stretch this long without an admitted call inside a busy run is one of our pauses after a 429 (the
-    /// shortest is a second: Retry-After comes in whole seconds).</summary>
-    private static readonly TimeSpan MinimumPauseGap = TimeSpan.FromMilliseconds(750);
-
     public static RateBudgetState Initial(DateTimeOffset now, RateBudgetRules rules) =>
         new(0, now, DateTimeOffset.MinValue, rules.MaxRate, DateTimeOffset.MinValue, AdmissionLog.Empty);
 
@@ -139,19 +135,6 @@ public sealed record RateBudgetState(
         // second, so a stray one or two is an edge, not a sample): the limiter was already refusing.
         if (lastSecond < MinimumSample || !shortPause)
             return longEstimate;
-        // The run began with a burst that Upflow cut short (a pause within its first seconds), and this 429 ends the
-        // stretch paced at what that one taught: the limiter was spent at both refusals, so what it admitted from the first
-        // to this one, the pause included (a bucket refills during it), is its rate. The burst before the first refusal (a
-        // token bucket's initial capacity) is left out, which the run's average cannot do. Only after a start-up refusal:
-        // later in a run, a 429 can be our own jitter over a per-second window, whose pause is time it would have admitted
-        // calls in, and this would read low.
-        if (Admitted.LastBeforeGap(now, MinimumPauseGap) is { } previous && previous.LastBefore - since <= LongRunMinimum &&
-            now - previous.LastBefore > MinimumPauseGap)
-        {
-            var afterPause = Admitted.Count(now, now - previous.SlotEnd);
-            if (afterPause >= MinimumSample)
-                return afterPause / (now - previous.LastBefore).TotalSeconds;
-        }
         // A short pause after a second that let everything through: a bucket's burst ran out, or our own pacing jittered
         // over a per-second limit. The run (with our own earlier pauses in it) cannot tell which, so the estimate steps
         // down at most to the binding share of the last second per 429.

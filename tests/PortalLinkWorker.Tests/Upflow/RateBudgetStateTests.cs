@@ -127,56 +127,6 @@ public sealed class RateBudgetStateTests
         Assert.Equal(100.0 / 59 * 0.75, state.Rate, 1);
     }
 
-    private static readonly RateBudgetRules ThreeTimesTheLimit = RateBudgetRules.From(new UpflowOptions { MaxRequestsPerSecond = 60 });
-
-    /// <summary>Calls sent every 1/<paramref name="perSecond"/> s from <paramref name="from"/> up to (not at) <paramref name="until"/>.</summary>
-    private static List<DateTimeOffset> Paced(double perSecond, DateTimeOffset from, DateTimeOffset until)
-    {
-        var sent = new List<DateTimeOffset>();
-        for (var at = from; at < until; at += TimeSpan.FromSeconds(1 / perSecond))
-            sent.Add(at);
-        return sent;
-    }
-
-    [Fact]
-    public void Throttled_SecondRefusalAfterAStartupBurst_LearnsTheBucketsRate_NotItsBurst()
-    {
-        // Configured at 60/s against a token bucket of 20 refilled at 20/s: the burst and the refill let 30 calls through
-        // in the first half second, so the first 429 can only say 30/s. Paced at 29.7/s after its pause, the bucket (20
-        // refilled during the pause) runs dry after 2 s: from the first refusal to the second it let 20/s through.
-        var rules = ThreeTimesTheLimit;
-        var firstRefusal = T0 + Ms(500);
-        var (paused, _) = RateBudgetState.Initial(T0, rules).Admit(Paced(60, T0, firstRefusal), firstRefusal)
-            .Throttled(firstRefusal + Ms(20), firstRefusal, TimeSpan.FromSeconds(1), rules);
-        var resumed = paused.PausedUntil;
-        var first = paused.Settled(resumed, rules);
-        Assert.InRange(first.Rate, 29, 31);
-
-        var secondRefusal = resumed + TimeSpan.FromSeconds(2.06);
-        var (pausedAgain, newEpisode) = first.Admit(Paced(first.Rate, resumed + TimeSpan.FromSeconds(1 / first.Rate), secondRefusal), secondRefusal)
-            .Throttled(secondRefusal + Ms(20), secondRefusal, TimeSpan.FromSeconds(1), rules);
-        Assert.True(newEpisode);
-        var second = pausedAgain.Settled(pausedAgain.PausedUntil, rules);
-        Assert.InRange(second.Rate, 0.95 * 20, 1.02 * 20);
-    }
-
-    [Fact]
-    public void Throttled_LaterInARunAfterEverythingGotThrough_StepsDownByTheBindingShareAtMost()
-    {
-        // Paced at 20/s against a per-second window of 20, one 429 of our own jitter 5 s into the run, another 5 s later:
-        // the second must not read the first one's pause (time the window would have admitted calls in) as a lower limit.
-        var rules = RateBudgetRules.From(new UpflowOptions { MaxRequestsPerSecond = 20 });
-        var firstRefusal = T0 + TimeSpan.FromSeconds(5);
-        var (paused, _) = RateBudgetState.Initial(T0, rules).Admit(Paced(20, T0, firstRefusal), firstRefusal)
-            .Throttled(firstRefusal, firstRefusal, TimeSpan.FromSeconds(1), rules);
-        var first = paused.Settled(paused.PausedUntil, rules);
-        var secondRefusal = paused.PausedUntil + TimeSpan.FromSeconds(4);
-        var (pausedAgain, _) = first.Admit(Paced(first.Rate, paused.PausedUntil + Ms(50), secondRefusal), secondRefusal)
-            .Throttled(secondRefusal, secondRefusal, TimeSpan.FromSeconds(1), rules);
-        var second = pausedAgain.Settled(pausedAgain.PausedUntil, rules);
-        Assert.True(second.Rate >= 0.95 * 0.99 * first.Rate - 0.3, $"rate {second.Rate:0.00} after {first.Rate:0.00}");
-    }
-
     [Fact]
     public void Throttled_InFlightCallsOfTheSameEpisode_ChangeNothingMore()
     {

@@ -15,10 +15,6 @@ namespace PortalLinkWorker.Upflow;
 /// <item><b>long</b>, when the last second let through all we sent: the calls admitted since the busy run began (up to a
 /// minute), divided by the run's length plus the pause Upflow asks for. A per-minute window spent in a burst says "come
 /// back in 40 s": its 1,200 calls over 20 s + 40 s are 20/s. A token bucket's burst drains away the same way.</item>
-/// <item><b>refusal to refusal</b>, when the run began with a burst cut short by a 429 and this 429 ends the stretch paced
-/// after it: the calls admitted from the first refusal to this one, over that time, pause included. A token bucket is
-/// empty at both refusals and refills during the pause, so this is its rate, and the burst it let through at the start
-/// (which the first 429 could not tell from a per-second limit) is left out.</item>
 /// </list>
 /// The estimate is made when the pause ends, not when the 429 arrives: by then every call sent before the refused one has
 /// been answered and reported by its replica, so the log is complete up to the refused call's sending time.

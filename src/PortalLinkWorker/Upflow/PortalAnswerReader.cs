@@ -48,14 +48,14 @@ public static class PortalAnswerReader
         if (root.ValueKind != JsonValueKind.Object)
             return new Reading.Unreadable($"a JSON {KindOf(root.ValueKind)} instead of an object", $"a JSON {KindOf(root.ValueKind)}");
 
-        var received = Shape(root);
+        // The shape is described only for an answer that fails: a string built per link costs every call.
         if (!root.TryGetProperty(urlField, out var urlElement))
-            return new Reading.Unreadable($"no '{urlField}' field (Upflow:UrlField)", received);
+            return new Reading.Unreadable($"no '{urlField}' field (Upflow:UrlField)", Shape(root));
         if (urlElement.ValueKind != JsonValueKind.String)
-            return new Reading.Unreadable($"a '{urlField}' field holding {WithArticle(KindOf(urlElement.ValueKind))}, not a string", received);
+            return new Reading.Unreadable($"a '{urlField}' field holding {WithArticle(KindOf(urlElement.ValueKind))}, not a string", Shape(root));
         var verdict = policy.Check(urlElement.GetString(), out var normalised);
         if (verdict != PortalUrlPolicy.Verdict.Allowed)
-            return new Reading.Unreadable($"a '{urlField}' that breaks the portal URL policy ({Describe(verdict)})", received);
+            return new Reading.Unreadable($"a '{urlField}' that breaks the portal URL policy ({Describe(verdict)})", Shape(root));
         return new Reading.Link(normalised!, ReadExpiry(root));
     }
 

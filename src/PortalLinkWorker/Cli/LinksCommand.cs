@@ -63,12 +63,13 @@ public static class LinksCommand
         var links = await host.Services.GetRequiredService<StoredUrls>().ListAsync(customerId, showUrl, limit, cancellationToken);
         var output = context.Output;
         await output.WriteLineAsync($"{links.Count} link(s) of {customerId}, newest first{(links.Count == limit ? $" (the first {limit}; --limit for more)" : "")}:");
-        foreach (var link in links)
+        foreach (var registered in links)
         {
+            var link = registered.Link;
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"  {link.CreatedAt:u}  request {link.RequestId}  {link.Status}{(link.CampaignId is { } c ? $"  campaign {c}" : "")}"));
             if (link.Status == PortalLinkStatus.Generated)
-                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"      valid until {link.ExpiresAt:u}; {Origin(link)}; {UrlState(link)}"));
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"      valid until {link.ExpiresAt:u}; {Origin(link)}; {UrlState(registered)}"));
             else if (link.FailureReason is { } reason)
                 await output.WriteLineAsync($"      failed: {reason}");
             if (link.Url is { } url)
@@ -88,13 +89,13 @@ public static class LinksCommand
         return ExitUnreadable;
     }
 
-    private static string Origin(RegisteredLink link) => link.ReusedFrom is { } from
+    private static string Origin(PortalLink link) => link.ReusedFrom is { } from
         ? $"reused from request {from} (no Upflow call)"
         : link.ReuseIfValidFor is not null ? "issued by Upflow (nothing valid long enough to reuse)" : "issued by Upflow";
 
-    private static string UrlState(RegisteredLink link) => link switch
+    private static string UrlState(RegisteredLink registered) => registered switch
     {
-        { UrlErasedAt: { } erased } => string.Create(CultureInfo.InvariantCulture, $"URL erased {erased:u}"),
+        { Link.UrlErasedAt: { } erased } => string.Create(CultureInfo.InvariantCulture, $"URL erased {erased:u}"),
         { UrlStored: false } => "no URL stored",
         { UrlReadable: false } => "URL stored, but no key of Database:UrlKeys decrypts it",
         { UrlEncrypted: false } => "URL stored in clear by an older version: run reencrypt-urls",

@@ -94,10 +94,8 @@ public sealed class StoredUrls(NpgsqlDataSource dataSource, UrlProtector protect
     /// <paramref name="withUrl"/> is set (the <c>--show-url</c> flag of <c>links</c>).</summary>
     public async Task<IReadOnlyList<RegisteredLink>> ListAsync(string customerId, bool withUrl, int limit, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
-            SELECT request_id, campaign_id, status, created_at, generated_at, expires_at, reused_from, reuse_if_valid_for,
-                   url_erased_at, failure_reason, url
-            FROM portal_links
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {PortalLinkRow.Columns} FROM portal_links
             WHERE customer_id = $1
             ORDER BY created_at DESC, request_id
             LIMIT $2
@@ -108,25 +106,13 @@ public sealed class StoredUrls(NpgsqlDataSource dataSource, UrlProtector protect
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var requestId = reader.Get<Guid>("request_id");
-            var stored = reader.GetOrNull<string>("url");
+            // The row as stored: its url column is the encrypted value (PortalLinkRow does not decrypt).
+            var row = PortalLinkRow.Read(reader);
+            var stored = row.Url;
             string? url = null;
-            var readable = stored is not null && TryRead(stored, requestId, out url);
-            links.Add(new RegisteredLink(
-                requestId,
-                reader.GetOrNullValue<Guid>("campaign_id"),
-                reader.Get<string>("status"),
-                reader.Get<DateTimeOffset>("created_at"),
-                reader.GetOrNullValue<DateTimeOffset>("generated_at"),
-                reader.GetOrNullValue<DateTimeOffset>("expires_at"),
-                reader.GetOrNullValue<Guid>("reused_from"),
-                reader.GetOrNullValue<int>("reuse_if_valid_for"),
-                reader.GetOrNullValue<DateTimeOffset>("url_erased_at"),
-                reader.GetOrNull<string>("failure_reason"),
-                stored is not null,
-                stored is not null && UrlProtector.IsEncrypted(stored),
-                readable,
-                withUrl && readable ? url : null));
+            var readable = stored is not null && TryRead(stored, row.RequestId, out url);
+            row.Url = withUrl && readable ? url : null;
+            links.Add(new RegisteredLink(row, stored is not null, stored is not null && UrlProtector.IsEncrypted(stored), readable));
         }
         return links;
     }
@@ -149,19 +135,6 @@ public sealed class StoredUrls(NpgsqlDataSource dataSource, UrlProtector protect
 /// <summary>What <see cref="StoredUrls.ReencryptAsync"/> did: rows now under the first key, and rows no key decrypts.</summary>
 public sealed record ReencryptionResult(int Reencrypted, int Unreadable);
 
-/// <summary>One row of the register (<c>PortalLinkWorker links</c>). <see cref="Url"/> is set only when asked for.</summary>
-public sealed record RegisteredLink(
-    Guid RequestId,
-    Guid? CampaignId,
-    string Status,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset? GeneratedAt,
-    DateTimeOffset? ExpiresAt,
-    Guid? ReusedFrom,
-    int? ReuseIfValidFor,
-    DateTimeOffset? UrlErasedAt,
-    string? FailureReason,
-    bool UrlStored,
-    bool UrlEncrypted,
-    bool UrlReadable,
-    string? Url);
+/// <summary>One row of the register (<c>PortalLinkWorker links</c>): the request's row, whose <see cref="PortalLink.Url"/> is
+/// set only when asked for, and what is stored in its url column.</summary>
+public sealed record RegisteredLink(PortalLink Link, bool UrlStored, bool UrlEncrypted, bool UrlReadable);

@@ -222,9 +222,12 @@ public sealed partial class RateBudget
     {
         if (until > deadline)
             throw new UpflowPausedException(reason, until);
-        var wait = until - _time.GetUtcNow();
-        // Always yield: a caller that loops here must never spin on a thread the clock needs.
-        await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(1), _time, cancellationToken);
+        // Always yield, and never wake before until: a caller that loops here must never spin on a thread the clock needs.
+        // Task.Delay drops the part of a millisecond (under 1 ms it is a task already complete, and 1.5 ms wakes 0.5 ms
+        // early), and a reserved sending time rarely falls on a whole millisecond: rounded down, the loop spins until the
+        // clock passes it, and on a fake clock whose Advance runs this loop inline the clock never does.
+        var milliseconds = Math.Max(1, Math.Ceiling((until - _time.GetUtcNow()).TotalMilliseconds));
+        await Task.Delay(TimeSpan.FromMilliseconds(milliseconds), _time, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Upflow answered 429: every worker pauses Upflow calls for {Seconds:0.#} s")]

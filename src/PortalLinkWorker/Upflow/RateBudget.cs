@@ -6,7 +6,9 @@ namespace PortalLinkWorker.Upflow;
 
 /// <summary>
 /// This process's share of the account's rate budget. Tokens are leased from the shared state in small slices (half a
-/// burst window's worth), so that a call costs a database round trip only once per slice, and unused tokens lapse
+/// burst window's worth), so that a call costs a database round trip only once per slice; each is a sending time
+/// reserved up to a burst window ahead (<see cref="RateBudgetState.Lease"/>), so calls leave evenly spaced however long
+/// the round trip took. Unused tokens lapse
 /// after <see cref="LeaseLifetime"/> instead of piling up in one replica. Callers are served one at a time, live
 /// requests before campaign (bulk) ones and in arrival order within a lane, so a pause or an empty bucket releases them
 /// paced at the rate, not all at once, and a live request never queues behind a campaign. Across replicas, a live
@@ -26,6 +28,9 @@ public sealed partial class RateBudget
     private readonly LaneSemaphore _turn = new(1, 1);
     private int _tokens;
     private DateTimeOffset _leaseExpires;
+    /// <summary>When the next leased token may be sent (local clock); the others follow every <see cref="_spacing"/>.</summary>
+    private DateTimeOffset _sendAt;
+    private TimeSpan _spacing;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private double _effectiveRate;
     private readonly Histogram<double> _waits;
@@ -99,7 +104,15 @@ public sealed partial class RateBudget
                     return;
                 if (_tokens > 0 && now < _leaseExpires)
                 {
+                    // A leased token is a reserved sending time: wait for it, then look at the pause again (a 429 may
+                    // have come meanwhile).
+                    if (_sendAt > now)
+                    {
+                        await WaitUntilAsync(_sendAt, deadline, "the rate budget is spent", cancellationToken);
+                        continue;
+                    }
                     _tokens--;
+                    _sendAt += _spacing;
                     return;
                 }
                 var next = await LeaseAsync(lane == UpflowLane.Live && emptyAnswers > 0, cancellationToken);
@@ -179,7 +192,12 @@ public sealed partial class RateBudget
         _effectiveRate = rate;
         _tokens = granted;
         _leaseExpires = localNow + LeaseLifetime;
-        return granted > 0 ? null : nextAt - now;
+        var dueIn = (nextAt ?? now) - now;
+        if (granted == 0)
+            return dueIn;
+        _sendAt = localNow + dueIn;
+        _spacing = TimeSpan.FromSeconds(1 / Math.Max(rate, _rules.MinRate));
+        return null;
     }
 
     /// <summary>The unreported admissions as ages on the local clock at <paramref name="localNow"/>.</summary>
@@ -204,9 +222,12 @@ public sealed partial class RateBudget
     {
         if (until > deadline)
             throw new UpflowPausedException(reason, until);
-        var wait = until - _time.GetUtcNow();
-        // Always yield: a caller that loops here must never spin on a thread the clock needs.
-        await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(1), _time, cancellationToken);
+        // Always yield, and never wake before until: a caller that loops here must never spin on a thread the clock needs.
+        // Task.Delay drops the part of a millisecond (under 1 ms it is a task already complete, and 1.5 ms wakes 0.5 ms
+        // early), and a reserved sending time rarely falls on a whole millisecond: rounded down, the loop spins until the
+        // clock passes it, and on a fake clock whose Advance runs this loop inline the clock never does.
+        var milliseconds = Math.Max(1, Math.Ceiling((until - _time.GetUtcNow()).TotalMilliseconds));
+        await Task.Delay(TimeSpan.FromMilliseconds(milliseconds), _time, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Upflow answered 429: every worker pauses Upflow calls for {Seconds:0.#} s")]

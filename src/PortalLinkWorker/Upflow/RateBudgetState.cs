@@ -1,10 +1,10 @@
 namespace PortalLinkWorker.Upflow;
 
 /// <summary>
-/// The shared rate budget of one Upflow account, as stored in <c>upflow_rate_budgets</c>: a token bucket that paces
-/// calls evenly at <see cref="Rate"/>, a pause every replica obeys after a 429, and the log of what Upflow admitted, from
-/// which a 429 learns the rate Upflow really allows. Pure: every method takes the time, so the rules are tested with a
-/// fake clock and the database only stores the result.
+/// The shared rate budget of one Upflow account, as stored in <c>upflow_rate_budgets</c>: a one-token bucket that paces
+/// calls evenly at <see cref="Rate"/> by reserving their sending times (<see cref="Lease"/>), a pause every replica
+/// obeys after a 429, and the log of what Upflow admitted, from which a 429 learns the rate Upflow really allows. Pure:
+/// every method takes the time, so the rules are tested with a fake clock and the database only stores the result.
 /// </summary>
 /// <remarks>
 /// Upflow does not say how it counts (token bucket, sliding or fixed window, per second or per minute). Whatever it is,
@@ -65,25 +65,39 @@ public sealed record RateBudgetState(
         return Math.Min(rules.MaxRate, Rate * (1 + steps * rules.IncreaseStep));
     }
 
-    /// <summary>Takes up to <paramref name="wanted"/> tokens. When none is left, says when <paramref name="wanted"/> of them
-    /// (at most a bucketful) will be there, or when the pause ends.</summary>
-    public (RateBudgetState State, int Granted, DateTimeOffset? NextAt) Lease(DateTimeOffset now, int wanted, RateBudgetRules rules)
+    /// <summary>Reserves up to <paramref name="wanted"/> sending times, one every 1/rate, none earlier than now and none
+    /// more than <see cref="RateBudgetRules.BurstWindow"/> ahead; returns how many, and when the first may be sent (the
+    /// others follow one every 1/<see cref="CurrentRate"/>). When none is free, says when to come back (the pause's end,
+    /// or when <paramref name="wanted"/> of them are within reach).</summary>
+    /// <remarks>
+    /// The bucket holds at most one token and may run into debt by up to a burst window's worth: a token taken ahead is a
+    /// reservation, sent when the bucket would have had it. So calls leave evenly spaced whatever the round trip to the
+    /// shared row costs (the reservation is made before the sending time, not after it), and never in a burst: a bucket
+    /// that held a burst window's worth (2 tokens at 20/s) let 21 calls into one second after any late lease, and a strict
+    /// per-second window answered 429, each costing a whole second's pause.
+    /// </remarks>
+    public (RateBudgetState State, int Granted, DateTimeOffset? At) Lease(DateTimeOffset now, int wanted, RateBudgetRules rules)
     {
         if (PausedUntil > now)
             return (this, 0, PausedUntil);
         if (ThrottledAt is not null)
             return Settled(now, rules).Lease(now, wanted, rules);
         var rate = CurrentRate(now, rules);
-        var capacity = Math.Max(1, rate * rules.BurstWindow.TotalSeconds);
-        var tokens = Math.Min(capacity, Tokens + Math.Max(0, (now - RefilledAt).TotalSeconds) * rate);
+        var ahead = rate * rules.BurstWindow.TotalSeconds;
+        var tokens = Math.Min(1, Tokens + (Math.Max(0, (now - RefilledAt).TotalSeconds) * rate));
         // The epsilon keeps 0.9999999 tokens (floating-point refill) from counting as none.
-        var granted = (int)Math.Min(wanted, Math.Floor(tokens + TokenEpsilon));
-        var next = this with { Tokens = Math.Max(0, tokens - granted), RefilledAt = now };
+        var granted = (int)Math.Clamp(Math.Floor(tokens + ahead + TokenEpsilon), 0, wanted);
+        // The store's clock decides and moves forward; a refill is never counted twice.
+        var next = this with { Tokens = tokens - granted, RefilledAt = now > RefilledAt ? now : RefilledAt };
         if (granted > 0)
-            return (next, granted, null);
-        // Nothing left: come back when the whole slice is there, so that a saturated budget costs one update per slice,
+        {
+            // The first reservation is due when the bucket reaches one token again.
+            var wait = Math.Max(0, 1 - tokens - TokenEpsilon) / rate;
+            return (next, granted, now + TimeSpan.FromTicks((long)Math.Ceiling(wait * TimeSpan.TicksPerSecond)));
+        }
+        // Nothing within reach: come back when the whole slice is, so that a saturated budget costs one update per slice,
         // not one per token; never "now", which would make the caller ask again at once.
-        var seconds = (Math.Min(wanted, Math.Floor(capacity)) - next.Tokens) / rate;
+        var seconds = (Math.Clamp(wanted, 1, Math.Floor(1 + ahead + TokenEpsilon)) - (tokens + ahead)) / rate;
         return (next, 0, now + TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(seconds * 1000))));
     }
 

@@ -149,9 +149,10 @@ public sealed class UpflowOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan RateIncreaseInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The most tokens the shared bucket holds, as seconds of the rate (at least one token). Default 0.1 s, so that
-    /// no 5-second window sees more than 5.1 seconds' worth of calls, leaving room for network jitter under Upflow's
-    /// limit.</summary>
+    /// <summary>How far ahead of its sending time a call's turn may be reserved in the shared budget, as seconds of the
+    /// rate; a replica leases half of it at a time. Default 0.1 s (2 calls at 20/s): long enough to hide the round trip
+    /// to the database, so calls leave evenly spaced. Calls never go in a burst, whatever this is: an idle budget saves
+    /// up one call, so no one-second window sees more calls than the rate allows.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
     public TimeSpan BurstWindow { get; set; } = TimeSpan.FromMilliseconds(100);
 

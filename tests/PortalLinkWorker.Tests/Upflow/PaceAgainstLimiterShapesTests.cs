@@ -70,6 +70,7 @@ public sealed class PaceAgainstLimiterShapesTests
         int admitted = 0, sent = 0, throttled = 0, inARow = 0;
         double admittedTenToTwenty = 0, rateAfterReset = 0;
         var resetSeen = false;
+        DateTimeOffset? reservedAt = null;
         var lastPauseEnd = DateTimeOffset.MinValue;
         var longestPause = TimeSpan.Zero;
         while (admitted < calls && time.GetUtcNow() - start < TimeSpan.FromMinutes(10))
@@ -109,14 +110,24 @@ public sealed class PaceAgainstLimiterShapesTests
             }
             if (inFlight.Count < InFlight && admitted + inFlight.Count < calls)
             {
-                var (next, granted, _) = state.Lease(now, 1, rules);
-                state = next;
-                if (granted > 0)
+                // A lease reserves a sending time; the call leaves then (unless a 429 paused everything meanwhile).
+                if (reservedAt is null)
                 {
-                    sent++;
-                    var ok = limiter.TryAdmit(out var wait);
-                    inFlight.Add((now + Latency, now, ok, wait));
-                    continue;
+                    var (next, granted, at) = state.Lease(now, 1, rules);
+                    state = next;
+                    if (granted > 0)
+                        reservedAt = at;
+                }
+                if (reservedAt is { } due && due <= now)
+                {
+                    reservedAt = null;
+                    if (state.PausedUntil <= now)
+                    {
+                        sent++;
+                        var ok = limiter.TryAdmit(out var wait);
+                        inFlight.Add((now + Latency, now, ok, wait));
+                        continue;
+                    }
                 }
             }
             time.Advance(Step);

@@ -17,24 +17,55 @@ public sealed class RateBudgetStateTests
     private static TimeSpan Ms(double ms) => TimeSpan.FromMilliseconds(ms);
 
     [Fact]
-    public void Lease_RefillsAtTheRate_UpToOneBurstWindow()
+    public void Lease_ReservesEvenlySpacedTimes_UpToOneBurstWindowAhead()
     {
-        var state = RateBudgetState.Initial(T0, Rules);
+        // 10/s, 200-ms burst window: the token due now and the two due within 200 ms, never more, however long idle.
+        var (reserved, granted, at) = RateBudgetState.Initial(T0, Rules).Lease(T0 + Ms(100), 5, Rules);
+        Assert.Equal(3, granted);
+        Assert.Equal(T0 + Ms(100), at);
 
-        var (afterTenthOfASecond, granted, _) = state.Lease(T0 + Ms(100), 5, Rules);
-        Assert.Equal(1, granted);
+        var (_, nothingLeft, comeBack) = reserved.Lease(T0 + Ms(100), 1, Rules);
+        Assert.Equal(0, nothingLeft);
+        Assert.Equal(T0 + Ms(200), comeBack);
 
-        var (_, grantedAfterIdle, _) = afterTenthOfASecond.Lease(T0 + TimeSpan.FromMinutes(1), 50, Rules);
-        Assert.Equal(2, grantedAfterIdle); // 10/s × 0.2 s burst window
+        var (_, grantedAfterIdle, atAfterIdle) = reserved.Lease(T0 + TimeSpan.FromMinutes(1), 50, Rules);
+        Assert.Equal(3, grantedAfterIdle); // no burst: an idle minute saves up one token, not a bucketful
+        Assert.Equal(T0 + TimeSpan.FromMinutes(1), atAfterIdle);
     }
 
     [Fact]
-    public void Lease_WhenEmpty_SaysWhenTheNextTokenIsDue()
+    public void Lease_BeforeTheTokenIsDue_ReservesItsTime()
     {
-        var (state, granted, next) = RateBudgetState.Initial(T0, Rules).Lease(T0 + Ms(40), 1, Rules);
-        Assert.Equal(0, granted);
-        Assert.Equal(T0 + Ms(100), next);
-        Assert.Equal(1, state.Lease(next!.Value, 1, Rules).Granted);
+        var (state, granted, at) = RateBudgetState.Initial(T0, Rules).Lease(T0 + Ms(40), 1, Rules);
+        Assert.Equal(1, granted);
+        Assert.Equal(T0 + Ms(100), at);
+        // The next one is one interval later, whoever asks and however late.
+        Assert.Equal(T0 + Ms(200), state.Lease(T0 + Ms(45), 1, Rules).At);
+    }
+
+    [Fact]
+    public void GreedyLeasing_ByLateReplicas_NeverSendsMoreThanTheRateInAnyOneSecond()
+    {
+        // Three replicas, each coming back 0–60 ms late for its tokens (a round trip to the shared row, a busy CPU): a
+        // strict one-second window at the rate must never see one call too many, and the rate must still be used.
+        var random = new Random(13);
+        var state = RateBudgetState.Initial(T0, Rules);
+        var sends = new List<DateTimeOffset>();
+        var due = new[] { T0, T0 + Ms(7), T0 + Ms(13) };
+        while (due.Min() < T0 + TimeSpan.FromSeconds(30))
+        {
+            var replica = Array.IndexOf(due, due.Min());
+            var now = due[replica];
+            (state, var granted, var at) = state.Lease(now, 2, Rules);
+            for (var k = 0; k < granted; k++)
+                sends.Add(at!.Value + TimeSpan.FromSeconds(k / 10.0));
+            var back = granted > 0 ? at!.Value + TimeSpan.FromSeconds(granted / 10.0) : at!.Value;
+            due[replica] = back + Ms(random.Next(0, 60));
+        }
+        var most = sends.Max(start => sends.Count(s => s >= start && s < start + TimeSpan.FromSeconds(1)));
+        var worst = sends.First(start => sends.Count(s => s >= start && s < start + TimeSpan.FromSeconds(1)) == most);
+        Assert.True(most == 10, string.Join(", ", sends.Where(s => s >= worst && s < worst + TimeSpan.FromSeconds(1)).Select(s => (s - T0).TotalMilliseconds)));
+        Assert.InRange(sends.Count(s => s < T0 + TimeSpan.FromSeconds(30)), 0.97 * 300, 301);
     }
 
     /// <summary>A state that saw <paramref name="perSecond"/> calls a second admitted for <paramref name="seconds"/>
@@ -57,9 +88,10 @@ public sealed class RateBudgetStateTests
         Assert.Equal(0, duringPause);
         Assert.Equal(T0 + TimeSpan.FromSeconds(3), next);
 
-        // No herd at the end of the pause: the bucket starts empty and refills at the rate.
-        Assert.Equal(0, paused.Lease(T0 + TimeSpan.FromSeconds(3), 5, Rules).Granted);
-        Assert.Equal(1, paused.Lease(T0 + TimeSpan.FromSeconds(3) + Ms(101), 5, Rules).Granted);
+        // No herd at the end of the pause: the bucket starts empty, so the first call is due one interval after it.
+        var (_, reserved, at) = paused.Lease(T0 + TimeSpan.FromSeconds(3), 5, Rules);
+        Assert.Equal(2, reserved);
+        Assert.Equal(T0 + TimeSpan.FromSeconds(3) + Ms(100), at);
     }
 
     [Fact]
@@ -140,8 +172,9 @@ public sealed class RateBudgetStateTests
             for (var replica = 0; replica < 3; replica++)
             {
                 var now = T0 + Ms(ms);
-                (state, var granted, _) = state.Lease(now, 2, Rules);
-                grants.AddRange(Enumerable.Repeat(now, granted));
+                (state, var granted, var at) = state.Lease(now, 2, Rules);
+                for (var k = 0; k < granted; k++)
+                    grants.Add(at!.Value + TimeSpan.FromSeconds(k / 10.0));
             }
 
         var window = TimeSpan.FromSeconds(5);

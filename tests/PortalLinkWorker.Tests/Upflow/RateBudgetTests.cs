@@ -53,6 +53,34 @@ public sealed class RateBudgetTests
     }
 
     [Fact]
+    public async Task Acquire_SendingTimeBetweenMilliseconds_WaitsForItWithoutSpinning()
+    {
+        // At 3/s the sending times fall a third of a millisecond past the clock's whole milliseconds (the first is due
+        // at 333.33 ms), and a timer counts whole milliseconds: the budget must still hand the clock back while it waits.
+        var time = new FakeTimeProvider();
+        var start = time.GetUtcNow();
+        var budget = Budget(new InMemoryRateBudgetStore(time), time, new UpflowOptions { MaxRequestsPerSecond = 3 });
+        using var giveUp = new CancellationTokenSource();
+        // Started off the test's context (its first lease taken and its timer set before the clock moves), so that the
+        // fake timers run the budget's continuations inline in Advance, as they do for a worker's callers: a budget that
+        // spins there never lets Advance return.
+        var acquired = await Task.Factory.StartNew(() => budget.AcquireAsync(TimeSpan.FromSeconds(30), giveUp.Token));
+        var clock = Task.Run(() =>
+        {
+            while (!acquired.IsCompleted && time.GetUtcNow() - start < TimeSpan.FromSeconds(2))
+                time.Advance(TimeSpan.FromMilliseconds(1));
+        });
+
+        // Real time only bounds a hang (the clock's own thread stuck in Advance); it measures nothing.
+        var clockReturned = await Task.WhenAny(clock, Task.Delay(TimeSpan.FromSeconds(20))) == clock;
+        // A spinning caller checks its token on every turn: cancelling frees the thread when the test has failed.
+        giveUp.Cancel();
+        Assert.True(clockReturned, "Advance never returned: the budget spun on the thread that moves the clock");
+        await acquired;
+        Assert.True(time.GetUtcNow() - start >= TimeSpan.FromSeconds(1.0 / 3), "sent before its reserved time");
+    }
+
+    [Fact]
     public async Task Acquire_LeasesSlices_NotOneRoundTripPerCall()
     {
         var time = new FakeTimeProvider();

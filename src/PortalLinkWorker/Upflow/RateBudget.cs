@@ -8,8 +8,8 @@ namespace PortalLinkWorker.Upflow;
 /// This process's share of the account's rate budget. Tokens are leased from the shared state in small slices (half a
 /// burst window's worth), so that a call costs a database round trip only once per slice; each is a sending time
 /// reserved up to a burst window ahead (<see cref="RateBudgetState.Lease"/>), so calls leave evenly spaced however long
-/// the round trip took. Unused tokens lapse
-/// after <see cref="LeaseLifetime"/> instead of piling up in one replica. Callers are served one at a time, live
+/// the round trip took. Unused tokens lapse <see cref="LeaseLifetime"/> after the last one's sending time instead of
+/// piling up in one replica. Callers are served one at a time, live
 /// requests before campaign (bulk) ones and in arrival order within a lane, so a pause or an empty bucket releases them
 /// paced at the rate, not all at once, and a live request never queues behind a campaign. Across replicas, a live
 /// caller that found the shared bucket empty twice (another replica took the refill) asks for one token and comes back
@@ -17,7 +17,8 @@ namespace PortalLinkWorker.Upflow;
 /// </summary>
 public sealed partial class RateBudget
 {
-    /// <summary>Leased tokens unused after this are dropped: a replica must not sit on tokens the others could use.</summary>
+    /// <summary>Leased tokens still unused this long after the last one's sending time are dropped: a replica must not
+    /// sit on tokens the others could use.</summary>
     public static readonly TimeSpan LeaseLifetime = TimeSpan.FromMilliseconds(500);
 
     private readonly IRateBudgetStore _store;
@@ -112,7 +113,9 @@ public sealed partial class RateBudget
                         continue;
                     }
                     _tokens--;
-                    _sendAt += _spacing;
+                    // A caller that comes back later than the next reservation (nobody wanted a call for a while) sends
+                    // now and the rest follow evenly from now: reservations already past are not sent back to back.
+                    _sendAt = _sendAt + _spacing < now ? now + _spacing : _sendAt + _spacing;
                     return;
                 }
                 var next = await LeaseAsync(lane == UpflowLane.Live && emptyAnswers > 0, cancellationToken);
@@ -191,12 +194,19 @@ public sealed partial class RateBudget
             LogRateRaised(_logger, rate);
         _effectiveRate = rate;
         _tokens = granted;
-        _leaseExpires = localNow + LeaseLifetime;
         var dueIn = (nextAt ?? now) - now;
         if (granted == 0)
+        {
+            _leaseExpires = localNow + LeaseLifetime;
             return dueIn;
-        _sendAt = localNow + dueIn;
+        }
+        // Never closer to this process's previous call than the spacing: its last reservations may have gone out late.
         _spacing = TimeSpan.FromSeconds(1 / Math.Max(rate, _rules.MinRate));
+        _sendAt = localNow + dueIn > _sendAt ? localNow + dueIn : _sendAt;
+        // Counted from the last reservation, not from the lease: with a burst window longer than the lifetime, a caller
+        // waiting for a reserved time would otherwise find the lease gone, lease again and push its own times out
+        // (at 10/s a 2-s window sent 4 calls in 10 s).
+        _leaseExpires = _sendAt + (_spacing * (granted - 1)) + LeaseLifetime;
         return null;
     }
 

@@ -81,6 +81,37 @@ public sealed class RateBudgetTests
     }
 
     [Fact]
+    public async Task Acquire_BurstWindowLongerThanTheLeaseLifetime_StillPacesAtTheRate()
+    {
+        // Reservations reach 2 s ahead, the lease's lifetime is 0.5 s: a caller waiting for its reserved time must not
+        // find its lease gone and lease again (each lease pushing the times further out).
+        var time = new FakeTimeProvider();
+        var start = time.GetUtcNow();
+        var budget = Budget(new InMemoryRateBudgetStore(time), time,
+            new UpflowOptions { MaxRequestsPerSecond = 10, BurstWindow = TimeSpan.FromSeconds(2) });
+
+        var done = await AcquireMany(budget, time, 50, TimeSpan.FromMilliseconds(10));
+
+        Assert.InRange((done[^1] - start).TotalSeconds, 4.7, 5.5);
+    }
+
+    [Fact]
+    public async Task Acquire_CallerBackAfterAnIdleSpell_SendsEvenlyNotItsPastReservationsAtOnce()
+    {
+        // 100/s leases slices of 5 reservations 10 ms apart; the caller takes one, goes idle for 300 ms (the lease still
+        // valid), then wants 5 at once.
+        var time = new FakeTimeProvider();
+        var budget = Budget(new InMemoryRateBudgetStore(time), time, new UpflowOptions { MaxRequestsPerSecond = 100 });
+        await AcquireMany(budget, time, 1, TimeSpan.FromMilliseconds(1));
+        time.Advance(TimeSpan.FromMilliseconds(300));
+
+        var done = await AcquireMany(budget, time, 5, TimeSpan.FromMilliseconds(1));
+
+        var gaps = done.Zip(done.Skip(1), (a, b) => (b - a).TotalMilliseconds).ToList();
+        Assert.All(gaps, gap => Assert.True(gap >= 9, $"calls {string.Join(", ", gaps)} ms apart: past reservations went back to back"));
+    }
+
+    [Fact]
     public async Task Acquire_LeasesSlices_NotOneRoundTripPerCall()
     {
         var time = new FakeTimeProvider();

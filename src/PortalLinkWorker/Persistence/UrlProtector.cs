@@ -23,18 +23,18 @@ public sealed class UrlProtector(UrlKeyRing keys)
     /// far below 2^-32; a worker writes a few million a year).</summary>
     private const int NonceBytes = 12;
 
-    /// <summary>This thread's cipher and the key it was made for. A new <see cref="AesGcm"/> per value (an OpenSSL
-    /// context and its key schedule) was 1.8 % of the worker's CPU samples at 32 requests in flight; one instance is
-    /// never used by two threads at once, and every use here is synchronous, so each thread keeps its own.</summary>
-    [ThreadStatic]
-    private static (UrlKeyRing.UrlKey Key, AesGcm Cipher)? _cipher;
-
     /// <summary>The full 128-bit tag.</summary>
     private const int TagBytes = 16;
 
     /// <summary>Bound into the associated data, so a ciphertext made for another purpose under the same key never
     /// passes for a portal URL.</summary>
     private const string Purpose = "portal_links.url";
+
+    /// <summary>This thread's cipher and the key it was made for. A new <see cref="AesGcm"/> per value (an OpenSSL
+    /// context and its key schedule) was 1.8 % of the worker's CPU samples at 32 requests in flight; one instance is
+    /// never used by two threads at once, and every use here is synchronous, so each thread keeps its own.</summary>
+    [ThreadStatic]
+    private static (UrlKeyRing.UrlKey Key, AesGcm Cipher)? _cipher;
 
     /// <summary>Encrypts <paramref name="url"/> for the row of <paramref name="requestId"/> under the ring's first key.</summary>
     public string Protect(string url, Guid requestId)
@@ -114,7 +114,7 @@ public sealed class UrlProtector(UrlKeyRing keys)
     public bool NeedsReencryption(string stored) =>
         !IsEncrypted(stored) || !stored.StartsWith($"{Version}{Separator}{keys.Current.Id}{Separator}", StringComparison.Ordinal);
 
-    /// <summary>Version, key id and row, with the purpose: what the tag authenticates besides the URL.</summary>
+    /// <summary>This thread's cipher for <paramref name="key"/>, made when the thread last used another key or none.</summary>
     private static AesGcm CipherFor(UrlKeyRing.UrlKey key)
     {
         if (_cipher is { } cached && ReferenceEquals(cached.Key, key))
@@ -125,6 +125,7 @@ public sealed class UrlProtector(UrlKeyRing keys)
         return cipher;
     }
 
+    /// <summary>Version, key id and row, with the purpose: what the tag authenticates besides the URL.</summary>
     private static byte[] AssociatedData(string keyId, Guid requestId) =>
         Encoding.UTF8.GetBytes($"{Purpose}{Separator}{Version}{Separator}{keyId}{Separator}{requestId:D}");
 }

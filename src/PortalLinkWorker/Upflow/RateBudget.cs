@@ -195,11 +195,9 @@ public sealed partial class RateBudget
         _effectiveRate = rate;
         _tokens = granted;
         var dueIn = (nextAt ?? now) - now;
+        // Nothing granted: no token, so no lease to expire.
         if (granted == 0)
-        {
-            _leaseExpires = localNow + LeaseLifetime;
             return dueIn;
-        }
         // Never closer to this process's previous call than the spacing: its last reservations may have gone out late.
         _spacing = TimeSpan.FromSeconds(1 / Math.Max(rate, _rules.MinRate));
         _sendAt = localNow + dueIn > _sendAt ? localNow + dueIn : _sendAt;

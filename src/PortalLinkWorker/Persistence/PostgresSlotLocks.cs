@@ -8,17 +8,22 @@ namespace PortalLinkWorker.Persistence;
 /// The account's call slots as PostgreSQL session-level advisory locks (two-key form: the account, the slot number), all
 /// held on one connection of this process kept for the purpose. A lock lives as long as its session: a process that
 /// is killed, or loses its connection, gives its slots back at once, with no lease to expire. The two-key lock space
-/// never meets the one-key customer locks of <see cref="PortalLinkStore"/>.
+/// never meets the one-key customer locks of <see cref="PortalLinkStore"/>. Advisory locks stack within a session, and a
+/// slot locked twice stays locked after one release, for as long as the process lives: so the store keeps the slots its
+/// session holds itself, under the same turnstile as the commands, and never locks one of them again, whatever the
+/// caller's list says (a caller's list taken before a concurrent take was recorded once did exactly that, and a
+/// replica's campaign calls waited for a slot nobody was using).
 /// </summary>
 public sealed class PostgresSlotLocks(IOptions<ConnectionOptions> connection, IOptions<UpflowOptions> upflow) : IUpflowSlotLocks, IAsyncDisposable
 {
     private readonly int _account = Convert.ToInt32(PostgresRateBudgetStore.AccountKey(upflow.Value)[..8], 16);
     private readonly SemaphoreSlim _turn = new(1, 1);
+    private readonly HashSet<int> _mine = [];
     private NpgsqlConnection? _session;
 
     public event Action? SlotsLost;
 
-    public async Task<int?> TryTakeAsync(int from, int to, IReadOnlyCollection<int> held, CancellationToken cancellationToken)
+    public async Task<int?> TryTakeAsync(int from, int to, IReadOnlyCollection<int> skip, CancellationToken cancellationToken)
     {
         // CASE, not AND: SQL does not promise the order of AND, and a slot this session holds already would be locked a
         // second time (advisory locks stack within a session).
@@ -32,8 +37,11 @@ public sealed class PostgresSlotLocks(IOptions<ConnectionOptions> connection, IO
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _account });
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = from });
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = to });
-            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. held] });
-            return await command.ExecuteScalarAsync(cancellationToken) is int slot ? slot : (int?)null;
+            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. skip, .. _mine] });
+            if (await command.ExecuteScalarAsync(cancellationToken) is not int slot)
+                return (int?)null;
+            _mine.Add(slot);
+            return slot;
         }, cancellationToken);
     }
 
@@ -44,6 +52,7 @@ public sealed class PostgresSlotLocks(IOptions<ConnectionOptions> connection, IO
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _account });
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = slot });
             await command.ExecuteScalarAsync(cancellationToken);
+            _mine.Remove(slot);
             return true;
         }, cancellationToken);
 
@@ -108,6 +117,7 @@ public sealed class PostgresSlotLocks(IOptions<ConnectionOptions> connection, IO
             return;
         await _session.DisposeAsync();
         _session = null;
+        _mine.Clear();
         SlotsLost?.Invoke();
     }
 

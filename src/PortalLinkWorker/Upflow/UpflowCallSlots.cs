@@ -11,7 +11,10 @@ namespace PortalLinkWorker.Upflow;
 /// that waits for one (live first), without asking the database, for up to <see cref="SlotLease"/> after it was taken;
 /// then it goes back, and the other replicas, which ask every <see cref="PollInterval"/>, get their turn. Of the
 /// callers waiting here only the first asks the database, so a saturated fleet costs each replica one query per
-/// interval, not one per waiting call.
+/// interval, not one per waiting call. A slot that goes back because its lease ran out is not taken again by this process
+/// for <see cref="YieldTime"/>: the process that gives a slot back asks again the moment it is free, before any other
+/// replica's next poll, so without it a replica that joins a saturated fleet could wait for a slot as long as the work
+/// lasts (a replica started during a campaign took no call at all in a CI run).
 /// </remarks>
 public sealed class UpflowCallSlots
 {
@@ -21,12 +24,17 @@ public sealed class UpflowCallSlots
     /// <summary>How often a process that waits for a slot asks again: well under one Upflow call.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>How long a slot whose lease ran out is left to the other replicas: two of their polls. When none wants it,
+    /// it is idle for this long once per <see cref="SlotLease"/> (4 % of one slot while this process has callers waiting).</summary>
+    public static readonly TimeSpan YieldTime = 2 * PollInterval;
+
     private readonly IUpflowSlotLocks _locks;
     private readonly TimeProvider _time;
     private readonly int _slots;
     private readonly int _bulkSlots;
     private readonly Lock _gate = new();
     private readonly Dictionary<int, DateTimeOffset> _held = [];
+    private readonly Dictionary<int, DateTimeOffset> _yielded = [];
     private readonly LinkedList<Waiter> _live = new();
     private readonly LinkedList<Waiter> _bulk = new();
     private TaskCompletionSource _wake = NewSignal();
@@ -118,7 +126,8 @@ public sealed class UpflowCallSlots
     {
         if (!_held.TryGetValue(slot, out var takenAt))
             return false; // lost with the session: there is nothing to give back
-        if (_time.GetUtcNow() - takenAt < SlotLease)
+        var now = _time.GetUtcNow();
+        if (now - takenAt < SlotLease)
         {
             var waiter = _live.First ?? (slot < _bulkSlots ? _bulk.First : null);
             if (waiter is not null && waiter.Value.Granted.TrySetResult(slot))
@@ -127,6 +136,10 @@ public sealed class UpflowCallSlots
                 WakeNext();
                 return false;
             }
+        }
+        else
+        {
+            _yielded[slot] = now;
         }
         _held.Remove(slot);
         return true;
@@ -148,12 +161,18 @@ public sealed class UpflowCallSlots
 
     private async Task<int?> TryTakeAsync(UpflowLane lane, CancellationToken cancellationToken)
     {
-        int[] held;
+        int[] skip;
         lock (_gate)
-            held = [.. _held.Keys];
+        {
+            var now = _time.GetUtcNow();
+            foreach (var (slot, at) in _yielded)
+                if (now - at >= YieldTime)
+                    _yielded.Remove(slot);
+            skip = [.. _held.Keys, .. _yielded.Keys];
+        }
         try
         {
-            return await _locks.TryTakeAsync(0, lane == UpflowLane.Live ? _slots : _bulkSlots, held, cancellationToken);
+            return await _locks.TryTakeAsync(0, lane == UpflowLane.Live ? _slots : _bulkSlots, skip, cancellationToken);
         }
         catch (UpflowSlotsLostException e)
         {

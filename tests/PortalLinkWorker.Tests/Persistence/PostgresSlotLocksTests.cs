@@ -40,6 +40,25 @@ public sealed class PostgresSlotLocksTests
     }
 
     [Fact]
+    public async Task ASlotThisSessionHolds_IsNeverLockedTwice_EvenWhenTheCallerDoesNotSaySo()
+    {
+        var database = await TestServices.CreateDatabaseAsync("portallink_slots");
+        await using var a = await SessionAsync(database);
+        await using var b = await SessionAsync(database);
+
+        // Two callers of one process whose lists were taken before either take was recorded.
+        Assert.Equal(0, await a.TryTakeAsync(0, 2, [], CancellationToken.None));
+        Assert.Equal(1, await a.TryTakeAsync(0, 2, [], CancellationToken.None));
+        Assert.Null(await a.TryTakeAsync(0, 2, [], CancellationToken.None));
+
+        // One release each frees them for the other replica: nothing stacked.
+        await a.ReleaseAsync(0, CancellationToken.None);
+        await a.ReleaseAsync(1, CancellationToken.None);
+        Assert.Equal(0, await b.TryTakeAsync(0, 2, [], CancellationToken.None));
+        Assert.Equal(1, await b.TryTakeAsync(0, 2, [], CancellationToken.None));
+    }
+
+    [Fact]
     public async Task AnotherAccount_HasSlotsOfItsOwn()
     {
         var database = await TestServices.CreateDatabaseAsync("portallink_slots");

@@ -20,11 +20,11 @@ public sealed class InMemorySlotLocks
             remove { }
         }
 
-        public Task<int?> TryTakeAsync(int from, int to, IReadOnlyCollection<int> held, CancellationToken cancellationToken)
+        public Task<int?> TryTakeAsync(int from, int to, IReadOnlyCollection<int> skip, CancellationToken cancellationToken)
         {
             lock (table._gate)
                 for (var slot = from; slot < to; slot++)
-                    if (!held.Contains(slot) && !table._owners.ContainsKey(slot))
+                    if (!skip.Contains(slot) && !table._owners.ContainsKey(slot))
                     {
                         table._owners[slot] = this;
                         return Task.FromResult<int?>(slot);

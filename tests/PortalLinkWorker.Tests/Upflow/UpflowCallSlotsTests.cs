@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using PortalLinkWorker.Upflow;
 
 namespace PortalLinkWorker.Tests.Upflow;
@@ -90,6 +91,31 @@ public sealed class UpflowCallSlotsTests
         replica.Release(held);
         var other = Replica(table, max: 1, reservedLive: 0);
         Assert.Equal(0, await other.AcquireAsync(UpflowLane.Live, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ASlotWhoseLeaseRanOut_GoesToAnotherReplicaThatWaits_NotBackToItsOwnWaiter()
+    {
+        var table = new InMemorySlotLocks();
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var options = new UpflowOptions { MaxConcurrentRequests = 2, ReservedLiveRequests = 0 };
+        var busy = new UpflowCallSlots(table.For(), options, time);
+        var joining = new UpflowCallSlots(table.For(), options, time);
+        var first = await busy.AcquireAsync(UpflowLane.Bulk, CancellationToken.None);
+        await busy.AcquireAsync(UpflowLane.Bulk, CancellationToken.None);
+        var busyNext = busy.AcquireAsync(UpflowLane.Bulk, CancellationToken.None);
+        var joiningNext = joining.AcquireAsync(UpflowLane.Bulk, CancellationToken.None);
+        await Task.Delay(50); // both have asked the table once and wait for their next poll
+
+        time.Advance(UpflowCallSlots.SlotLease);
+        await Task.Delay(50);
+        busy.Release(first); // its lease has run out: back to the fleet
+        await Task.Delay(50); // the busy replica's own waiter is woken and asks at once
+        Assert.False(busyNext.IsCompleted);
+
+        time.Advance(UpflowCallSlots.PollInterval);
+        Assert.Equal(first, await joiningNext.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.False(busyNext.IsCompleted);
     }
 
     private static void InterlockedMax(ref int target, int value)

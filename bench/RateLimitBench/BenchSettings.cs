@@ -12,6 +12,7 @@ internal sealed record BenchSettings(
     int CampaignRequests,
     TimeSpan LiveInterval,
     int LatencyMs,
+    double RateFactor,
     IReadOnlyList<string> Only,
     string Postgres,
     string RabbitMq,
@@ -42,11 +43,22 @@ internal sealed record BenchSettings(
             CampaignRequests: quick ? (int)(limit * 15) : Math.Max(MinCampaignRequests, (int)(limit * 50)),
             LiveInterval: TimeSpan.FromSeconds(2),
             LatencyMs: int.Parse(Value(args, "--latency-ms") ?? "20", CultureInfo.InvariantCulture),
+            RateFactor: ReadRateFactor(args),
             Only: Value(args, "--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
             Postgres: postgres,
             RabbitMq: string.IsNullOrEmpty(rabbit) ? DefaultRabbitMq : rabbit,
             KeepDatabases: args.Contains("--keep-databases"),
             Name: Value(args, "--name") ?? "rate-limit");
+    }
+
+    /// <summary><c>--rate-factor f</c>: every worker is configured at f × (L or 3L), to measure what headroom under the
+    /// limit buys (0.99: pace 1 % under it). Default 1.</summary>
+    private static double ReadRateFactor(string[] args)
+    {
+        var factor = double.Parse(Value(args, "--rate-factor") ?? "1", CultureInfo.InvariantCulture);
+        if (!(factor > 0 && factor <= 1))
+            throw new ArgumentException("--rate-factor must be a number above 0 and at most 1");
+        return factor;
     }
 
     private static string? Value(string[] args, string flag) => args.SkipWhile(a => a != flag).Skip(1).FirstOrDefault();

@@ -99,7 +99,7 @@ internal static class Report
         md.AppendLine("Calls by status: " + string.Join("; ", results.Select(r =>
             $"{r.Id}: " + string.Join(", ", r.CallsByStatus.Select(kv => $"{kv.Key}={kv.Value}")))));
         md.AppendLine();
-        md.AppendLine("Calls per second at 3L (per-second shapes, UTC seconds; every bucket in the JSON), first 20 s:");
+        md.AppendLine("Calls per second (per-second shapes, UTC seconds; every bucket in the JSON), first 20 s:");
         md.AppendLine();
         foreach (var r in results.Where(r => r.CallsPerSecond is not null))
             md.AppendLine(Inv, $"- {r.Id}: {string.Join(" ", r.CallsPerSecond!.Take(20))}");
@@ -125,7 +125,7 @@ internal static class Report
     /// <summary>The settle time at 3L under a per-second shape; under the per-minute window the live p95 after its first minute.</summary>
     private static string Settle(ScenarioResult r) =>
         r.LiveP95AfterFirstMinute is { } afterMinute ? $"p95 after 1 min {afterMinute.ToString("0.00", Inv)}"
-        : r.CallsPerSecond is null ? "–"
+        : r.CallsPerSecond is null || r.WorkerRatePerReplica <= r.Limit ? "–"
         : r.SettleSeconds is { } s ? s.ToString("0", Inv) : "never";
 
     private static long MemTotalBytes()

@@ -34,5 +34,8 @@ internal sealed record ScenarioResult
     public required double? LiveP95AfterFirstMinute { get; init; }
     public required double? SettleSeconds { get; init; }
     public required IReadOnlyList<int>? CallsPerSecond { get; init; }
+
+    /// <summary>When each 429 was answered, in seconds from the first publish.</summary>
+    public IReadOnlyList<double> Refused429At { get; init; } = [];
     public required IReadOnlyList<TargetCheck> Targets { get; init; }
 }

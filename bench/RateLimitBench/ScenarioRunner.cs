@@ -28,7 +28,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
     public async Task<ScenarioResult> RunAsync(ScenarioSpec spec)
     {
         var L = settings.Limit;
-        var workerRate = spec.RateMultiple * L;
+        var workerRate = spec.RateMultiple * L * settings.RateFactor;
         Log($"scenario {spec.Id}: {spec.Replicas} replica(s) at {workerRate:0.##}/s, simulator {spec.Shape} at {L:0.##}/s, {spec.Requests} bulk items");
         await env.Simulator.ConfigureAsync(new
         {
@@ -164,12 +164,13 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
         var perSecondShape = !spec.PerMinute;
         int[]? buckets = null;
         double? settle = null;
-        if (spec.RateMultiple > 1 && perSecondShape)
+        if (perSecondShape && sortedCalls.Count > 0)
         {
             buckets = Stats.PerSecond(sortedCalls, out var firstSecond);
-            settle = Stats.SettledFrom(buckets, rate, SettleTolerance) is { } from
-                ? Math.Max(0, (firstSecond.AddSeconds(from) - startedAt).TotalSeconds)
-                : null;
+            if (spec.RateMultiple > 1)
+                settle = Stats.SettledFrom(buckets, rate, SettleTolerance) is { } from
+                    ? Math.Max(0, (firstSecond.AddSeconds(from) - startedAt).TotalSeconds)
+                    : null;
         }
 
         var failedOutcomes = outcomes.Where(o => o.Kind != OutcomeKind.Generated).ToList();
@@ -179,7 +180,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
             Shape = spec.Shape.ToString(),
             Limit = L,
             ShapeLongRunRate = rate,
-            WorkerRatePerReplica = spec.RateMultiple * L,
+            WorkerRatePerReplica = spec.RateMultiple * L * settings.RateFactor,
             Replicas = spec.Replicas,
             Requests = spec.Requests,
             LiveRequests = liveSent.Count,
@@ -206,6 +207,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
             LiveP95AfterFirstMinute = spec.PerMinute ? Stats.Percentile(afterFirstMinute, 95) : null,
             SettleSeconds = settle,
             CallsPerSecond = buckets,
+            Refused429At = [.. calls.Where(c => c.Status == 429).Select(c => Math.Round((c.At - startedAt).TotalSeconds, 2)).Order()],
             Targets = [],
         };
         return result with { Targets = Targets(spec, result) };

@@ -148,9 +148,11 @@ public sealed class RateBudgetTests
         for (var i = 0; i < 15; i++)
             replicaB.ReportAdmitted(sent - TimeSpan.FromMilliseconds(100 * i));
         var acquired = replicaB.AcquireAsync(TimeSpan.FromSeconds(1), CancellationToken.None);
+        // A real-time bound on each loop that drives the fake clock: a budget that never answers fails the test, not CI.
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (!acquired.IsCompleted)
         {
-            await Task.Delay(1);
+            await Task.Delay(1, limit.Token);
             time.Advance(TimeSpan.FromMilliseconds(10));
         }
         await acquired;
@@ -163,7 +165,7 @@ public sealed class RateBudgetTests
         var resumed = replicaB.AcquireAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
         while (!resumed.IsCompleted)
         {
-            await Task.Delay(1);
+            await Task.Delay(1, limit.Token);
             time.Advance(TimeSpan.FromMilliseconds(10));
         }
         await resumed;

@@ -148,9 +148,10 @@ public sealed class UpflowResiliencePipelineTests
         var attempts = 0;
         var run = Run(setup, n => { attempts = n; return Answer(HttpStatusCode.BadGateway); }).AsTask();
 
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (!run.IsCompleted)
         {
-            await Task.Delay(5);
+            await Task.Delay(5, limit.Token);
             time.Advance(TimeSpan.FromSeconds(1));
         }
         Assert.Equal(HttpStatusCode.BadGateway, (await run).StatusCode);

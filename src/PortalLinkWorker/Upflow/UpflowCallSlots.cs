@@ -13,8 +13,8 @@ namespace PortalLinkWorker.Upflow;
 /// callers waiting here only the first asks the database, so a saturated fleet costs each replica one query per
 /// interval, not one per waiting call. A slot that goes back because its lease ran out is not taken again by this process
 /// for <see cref="YieldTime"/>: the process that gives a slot back asks again the moment it is free, before any other
-/// replica's next poll, so without it a replica that joins a saturated fleet could wait for a slot as long as the work
-/// lasts (a replica started during a campaign took no call at all in a CI run).
+/// replica's next poll, so without it a replica that joins a saturated fleet finds a slot only when its poll happens to
+/// fall into the moment between the give-back and the take.
 /// </remarks>
 public sealed class UpflowCallSlots
 {

@@ -28,7 +28,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
     public async Task<ScenarioResult> RunAsync(ScenarioSpec spec)
     {
         var L = settings.Limit;
-        var workerRate = spec.RateMultiple * L * settings.RateFactor;
+        var workerRate = WorkerRate(spec);
         Log($"scenario {spec.Id}: {spec.Replicas} replica(s) at {workerRate:0.##}/s, simulator {spec.Shape} at {L:0.##}/s, {spec.Requests} bulk items");
         await env.Simulator.ConfigureAsync(new
         {
@@ -180,7 +180,7 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
             Shape = spec.Shape.ToString(),
             Limit = L,
             ShapeLongRunRate = rate,
-            WorkerRatePerReplica = spec.RateMultiple * L * settings.RateFactor,
+            WorkerRatePerReplica = WorkerRate(spec),
             Replicas = spec.Replicas,
             Requests = spec.Requests,
             LiveRequests = liveSent.Count,
@@ -249,6 +249,9 @@ internal sealed class ScenarioRunner(BenchSettings settings, BenchEnvironment en
             r.Max5sWindowRatio <= 1.05));
         return checks;
     }
+
+    /// <summary><c>Upflow:MaxRequestsPerSecond</c> of each replica in <paramref name="spec"/>.</summary>
+    private double WorkerRate(ScenarioSpec spec) => spec.RateMultiple * settings.Limit * settings.RateFactor;
 
     private static double Seconds(long from, long to) => (double)(to - from) / Stopwatch.Frequency;
 

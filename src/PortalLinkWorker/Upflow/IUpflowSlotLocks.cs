@@ -5,8 +5,8 @@ namespace PortalLinkWorker.Upflow;
 public interface IUpflowSlotLocks
 {
     /// <summary>Takes one free slot numbered from <paramref name="from"/> up to (not including) <paramref name="to"/>,
-    /// other than those in <paramref name="skip"/> (this process's, or left to the other replicas) and never one this
-    /// process holds already, whatever <paramref name="skip"/> says; null when every one is taken.</summary>
+    /// other than those in <paramref name="skip"/> (left to the other replicas) and never one this process holds already:
+    /// the store keeps what its session holds; null when every one is taken.</summary>
     Task<int?> TryTakeAsync(int from, int to, IReadOnlyCollection<int> skip, CancellationToken cancellationToken);
 
     /// <summary>Raised when the slots this process held were lost (its session with the store ended): none is held now.</summary>

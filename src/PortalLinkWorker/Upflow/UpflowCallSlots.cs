@@ -161,6 +161,7 @@ public sealed class UpflowCallSlots
 
     private async Task<int?> TryTakeAsync(UpflowLane lane, CancellationToken cancellationToken)
     {
+        // The store never takes a slot this process holds (IUpflowSlotLocks): only the ones left to the others are said.
         int[] skip;
         lock (_gate)
         {
@@ -168,7 +169,7 @@ public sealed class UpflowCallSlots
             foreach (var (slot, at) in _yielded)
                 if (now - at >= YieldTime)
                     _yielded.Remove(slot);
-            skip = [.. _held.Keys, .. _yielded.Keys];
+            skip = [.. _yielded.Keys];
         }
         try
         {

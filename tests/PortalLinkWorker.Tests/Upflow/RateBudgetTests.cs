@@ -29,12 +29,7 @@ public sealed class RateBudgetTests
                     done.Add(time.GetUtcNow());
             }
         });
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!run.IsCompleted)
-        {
-            await Task.Delay(1, limit.Token);
-            time.Advance(step);
-        }
+        await AdvanceUntil(time, () => run.IsCompleted, step);
         await run;
         return done;
     }
@@ -148,13 +143,7 @@ public sealed class RateBudgetTests
         for (var i = 0; i < 15; i++)
             replicaB.ReportAdmitted(sent - TimeSpan.FromMilliseconds(100 * i));
         var acquired = replicaB.AcquireAsync(TimeSpan.FromSeconds(1), CancellationToken.None);
-        // A real-time bound on each loop that drives the fake clock: a budget that never answers fails the test, not CI.
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!acquired.IsCompleted)
-        {
-            await Task.Delay(1, limit.Token);
-            time.Advance(TimeSpan.FromMilliseconds(10));
-        }
+        await AdvanceUntil(time, () => acquired.IsCompleted);
         await acquired;
 
         await replicaA.ReportThrottledAsync(TimeSpan.FromSeconds(20), time.GetUtcNow(), CancellationToken.None);
@@ -163,11 +152,7 @@ public sealed class RateBudgetTests
         // When the pause is over, the rate settles at 0.75 of what was admitted, for both.
         time.Advance(TimeSpan.FromSeconds(20));
         var resumed = replicaB.AcquireAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
-        while (!resumed.IsCompleted)
-        {
-            await Task.Delay(1, limit.Token);
-            time.Advance(TimeSpan.FromMilliseconds(10));
-        }
+        await AdvanceUntil(time, () => resumed.IsCompleted);
         await resumed;
         // Upflow asked for 20 s: the limit binds over a long window, and 15 calls over 1.4 s + 19 s is 0.73/s.
         Assert.InRange(replicaB.EffectiveRate, 0.45, 0.65);
@@ -193,12 +178,7 @@ public sealed class RateBudgetTests
                     both.Add(time.GetUtcNow());
             }
         })).ToArray();
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!runs.All(r => r.IsCompleted))
-        {
-            await Task.Delay(1, limit.Token);
-            time.Advance(TimeSpan.FromMilliseconds(10));
-        }
+        await AdvanceUntil(time, () => runs.All(r => r.IsCompleted));
         await Task.WhenAll(runs);
 
         // 50 calls between them at a shared 10/s: about 5 s, not the 2.5 s two separate budgets would allow.
@@ -242,13 +222,15 @@ public sealed class RateBudgetTests
         await AdvanceUntil(time, () => bulk.All(t => t.IsCompleted));
     }
 
-    private static async Task AdvanceUntil(FakeTimeProvider time, Func<bool> condition)
+    /// <summary>Moves the fake clock on by <paramref name="step"/> (10 ms unless said) until <paramref name="condition"/>
+    /// holds; bounded in real time, so a budget that never answers fails the test instead of hanging the run.</summary>
+    private static async Task AdvanceUntil(FakeTimeProvider time, Func<bool> condition, TimeSpan? step = null)
     {
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (!condition())
         {
             await Task.Delay(1, limit.Token);
-            time.Advance(TimeSpan.FromMilliseconds(10));
+            time.Advance(step ?? TimeSpan.FromMilliseconds(10));
         }
     }
 }

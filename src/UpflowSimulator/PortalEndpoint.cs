@@ -28,33 +28,38 @@ internal sealed class PortalEndpoint(
     {
         var options = state.Options;
         var (slowDraw, errorDraw) = state.Draw();
+        var arrivedAt = state.TimeProvider.GetUtcNow();
         var entered = state.TryEnterRequest(options.MaxConcurrentRequests);
+        // The rate limiter counts a call when it arrives, as a gateway's does, before the work the latency stands for,
+        // and refuses at once: counted after the latency, the simulator's own timer jitter on a busy machine (calls sent
+        // 50 ms apart counted in one millisecond) moved calls between one-second windows that the caller had kept apart.
+        var throttled = entered ? Throttle(context.Request, options) : null;
         using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         var token = cancellation.Token;
         var request = PortalRequest.FromRawTarget(context);
         try
         {
             await request.ReadBodyAsync(context.Request, token);
-            if (options.LatencyMs > 0)
+            if (options.LatencyMs > 0 && throttled is null)
             {
                 await Task.Delay(options.LatencyMs, token);
             }
 
-            if (slowDraw < options.SlowRate && options.SlowMs > 0)
+            if (slowDraw < options.SlowRate && options.SlowMs > 0 && throttled is null)
             {
                 await Task.Delay(options.SlowMs, token);
             }
 
             var answer = entered
-                ? Decide(context.Request, request, options, errorDraw)
+                ? throttled ?? Decide(context.Request, request, options, errorDraw)
                 : PortalAnswer.Message(StatusCodes.Status429TooManyRequests, $"Too many concurrent requests (limit {options.MaxConcurrentRequests})", InFlightRetryAfter);
             // Recorded before writing so a caller that reads /_simulator/calls right after the answer sees the call.
-            Record(request, answer.Status);
+            Record(request, answer.Status, arrivedAt);
             await answer.WriteAsync(context.Response, options.RetryAfterFormat, state.TimeProvider.GetUtcNow(), CancellationToken.None);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            Record(request, ClientClosedRequest);
+            Record(request, ClientClosedRequest, arrivedAt);
             context.Abort();
         }
         finally
@@ -63,19 +68,22 @@ internal sealed class PortalEndpoint(
         }
     }
 
+    /// <summary>The account's rate limit, for a call with the account's credentials (others are not counted); null when
+    /// the call is admitted.</summary>
+    private PortalAnswer? Throttle(HttpRequest http, SimulatorOptions options) =>
+        Authorized(http, options) && !state.TryAdmitRate(out var retryAfter)
+            ? PortalAnswer.Message(StatusCodes.Status429TooManyRequests, $"Rate limit of {options.RateLimitPerSecond} requests per second ({options.RateLimitShape}) exceeded", retryAfter)
+            : null;
+
+    private static bool Authorized(HttpRequest http, SimulatorOptions options) =>
+        string.Equals((string?)http.Headers["X-Api-Key"], options.ApiKey, StringComparison.Ordinal)
+        && string.Equals((string?)http.Headers["X-Api-Secret"], options.ApiSecret, StringComparison.Ordinal);
+
     private PortalAnswer Decide(HttpRequest http, PortalRequest request, SimulatorOptions options, double errorDraw)
     {
-        var apiKey = (string?)http.Headers["X-Api-Key"];
-        var apiSecret = (string?)http.Headers["X-Api-Secret"];
-        if (!string.Equals(apiKey, options.ApiKey, StringComparison.Ordinal)
-            || !string.Equals(apiSecret, options.ApiSecret, StringComparison.Ordinal))
+        if (!Authorized(http, options))
         {
             return PortalAnswer.Message(StatusCodes.Status401Unauthorized, "Invalid or missing X-Api-Key / X-Api-Secret");
-        }
-
-        if (!state.TryAdmitRate(out var retryAfter))
-        {
-            return PortalAnswer.Message(StatusCodes.Status429TooManyRequests, $"Rate limit of {options.RateLimitPerSecond} requests per second ({options.RateLimitShape}) exceeded", retryAfter);
         }
 
         if (request.CustomerIdError is { } idError)
@@ -127,14 +135,14 @@ internal sealed class PortalEndpoint(
         return new PortalAnswer(StatusCodes.Status200OK, body);
     }
 
-    private void Record(PortalRequest request, int status)
+    private void Record(PortalRequest request, int status, DateTimeOffset arrivedAt)
     {
         calls.Add(new CallRecord(
             request.CustomerId,
             request.ExpiresIn,
             request.FrameAncestors,
             status,
-            state.TimeProvider.GetUtcNow(),
+            arrivedAt,
             request.BodyHadFrameAncestors));
         logger.LogDebug("Portal call for {CustomerId} answered {Status}", request.CustomerId, status);
     }

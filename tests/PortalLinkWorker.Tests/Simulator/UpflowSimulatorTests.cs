@@ -351,6 +351,32 @@ public sealed class UpflowSimulatorTests
         Assert.Equal(0, afterReset.RootElement.GetProperty("peakInFlight").GetInt32());
     }
 
+    [Theory]
+    [InlineData("TokenBucket")]
+    [InlineData("SlidingWindow")]
+    [InlineData("FixedWindowSecond")]
+    [InlineData("FixedWindowMinute")]
+    public async Task Rate_limit_counts_a_call_when_it_arrives_and_refuses_at_once(string shape)
+    {
+        // One call a second (a minute's window: 60 a minute); the first call is held in its latency for ten minutes.
+        var limit = shape == "FixedWindowMinute" ? 1.0 / 60 : 1;
+        await using var simulator = await SimulatorHost.StartAsync(
+            $"--Simulator:RateLimitPerSecond={limit.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+            $"--Simulator:RateLimitShape={shape}", "--Simulator:LatencyMs=600000");
+        using var hold = new CancellationTokenSource();
+        var held = simulator.PostPortalAsync("external:held", cancellationToken: hold.Token);
+        await simulator.WaitForStatAsync("inFlight", 1);
+
+        // Counted on arrival, the held call has spent the limit: the next call is refused without waiting for the latency.
+        using var refusal = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var next = await simulator.PostPortalAsync("external:next", cancellationToken: refusal.Token);
+        await hold.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => held);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, next.StatusCode);
+        Assert.True(next.Headers.Contains("Retry-After"));
+    }
+
     [Fact]
     public async Task Peak_in_flight_counts_concurrent_calls_without_a_cap()
     {

@@ -27,6 +27,7 @@ public sealed partial class RateBudget
     private readonly RateBudgetRules _rules;
     private readonly bool _enabled;
     private readonly LaneSemaphore _turn = new(1, 1);
+    private readonly SendingWindow _sending;
     private int _tokens;
     private DateTimeOffset _leaseExpires;
     /// <summary>When the next leased token may be sent (local clock); the others follow every <see cref="_spacing"/>.</summary>
@@ -44,7 +45,7 @@ public sealed partial class RateBudget
     private const int MaxUnreported = 10_000;
 
     public RateBudget(IRateBudgetStore store, IOptions<UpflowOptions> options, TimeProvider time, ILogger<RateBudget> logger,
-        IMeterFactory meters)
+        IMeterFactory meters, SendingWindow? sending = null)
     {
         _store = store;
         _time = time;
@@ -52,6 +53,7 @@ public sealed partial class RateBudget
         _enabled = options.Value.MaxRequestsPerSecond > 0;
         _rules = RateBudgetRules.From(options.Value);
         _effectiveRate = options.Value.MaxRequestsPerSecond;
+        _sending = sending ?? new SendingWindow(time);
         var meter = meters.Create(WorkerMeter.Name);
         _waits = meter.CreateHistogram<double>("portallink.upflow.budget_wait", "s",
             "Time an Upflow call waited for the rate budget (and for 429 pauses) before it was sent");
@@ -132,6 +134,15 @@ public sealed partial class RateBudget
         }
     }
 
+    /// <summary>The call whose token was taken leaves now, or as soon as it no longer crowds this process's calls before it
+    /// (<see cref="SendingWindow"/>); returns the call, with when it left (local clock).</summary>
+    public Task<SendingWindow.SentCall> SendAsync(CancellationToken cancellationToken) =>
+        _sending.SendAsync(_enabled ? _effectiveRate : 0, cancellationToken);
+
+    /// <summary>Upflow answered a call this process sent (any status): when it was answered says when Upflow saw it, if
+    /// it went out on a new connection.</summary>
+    public void ReportAnswered(SendingWindow.SentCall call) => _sending.Answered(call);
+
     /// <summary>Upflow answered a call sent at <paramref name="sentAt"/> (local clock) with anything but 429: it counted
     /// against the limit and was let through.</summary>
     public void ReportAdmitted(DateTimeOffset sentAt)
@@ -169,7 +180,7 @@ public sealed partial class RateBudget
     private async Task<TimeSpan?> LeaseAsync(bool urgent, CancellationToken cancellationToken)
     {
         var admitted = TakeUnreported(_time.GetUtcNow());
-        var ((granted, nextAt, rate, pausedUntil), now) = await _store.UpdateAsync((state, at) =>
+        var ((granted, nextAt, rate, pace, pausedUntil), now) = await _store.UpdateAsync((state, at) =>
         {
             var current = (state ?? RateBudgetState.Initial(at, _rules)).Admit(ToStoreClock(admitted, at), at);
             // Half a bucketful: a replica that comes back a little late for its slice finds the tokens still there
@@ -181,7 +192,7 @@ public sealed partial class RateBudget
             if (urgent && current.Lease(at, slice, _rules).Granted == 0)
                 slice = 1;
             var (next, tokens, nextTokenAt) = current.Lease(at, slice, _rules);
-            return (next, (tokens, nextTokenAt, next.CurrentRate(at, _rules), next.PausedUntil));
+            return (next, (tokens, nextTokenAt, next.CurrentRate(at, _rules), next.PaceRate(at, _rules), next.PausedUntil));
         }, cancellationToken);
 
         // The store's clock decides; only durations cross over to the local clock.
@@ -199,7 +210,8 @@ public sealed partial class RateBudget
         if (granted == 0)
             return dueIn;
         // Never closer to this process's previous call than the spacing: its last reservations may have gone out late.
-        _spacing = TimeSpan.FromSeconds(1 / Math.Max(rate, _rules.MinRate));
+        // The reservations' spacing (RateBudgetState.PaceRate), so that calls on time never wait in the sending window.
+        _spacing = TimeSpan.FromSeconds(1 / Math.Max(pace, _rules.MinRate));
         _sendAt = localNow + dueIn > _sendAt ? localNow + dueIn : _sendAt;
         // Counted from the last reservation, not from the lease: with a burst window longer than the lifetime, a caller
         // waiting for a reserved time would otherwise find the lease gone, lease again and push its own times out

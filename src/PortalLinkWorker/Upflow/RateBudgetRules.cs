@@ -1,6 +1,7 @@
 namespace PortalLinkWorker.Upflow;
 
-/// <summary>The constants of the budget's arithmetic, taken from <see cref="UpflowOptions"/>.</summary>
+/// <summary>The constants of the budget's arithmetic, taken from <see cref="UpflowOptions"/>, and the sending window's
+/// allowance for transit jitter, which the reservations' spacing leaves too (<see cref="RateBudgetState.PaceRate"/>).</summary>
 public sealed record RateBudgetRules(
     double MaxRate,
     double MinRate,
@@ -8,7 +9,8 @@ public sealed record RateBudgetRules(
     double IncreaseStep,
     TimeSpan IncreaseInterval,
     TimeSpan BurstWindow,
-    TimeSpan IncreaseDelay)
+    TimeSpan IncreaseDelay,
+    TimeSpan TransitJitter = default)
 {
     public static RateBudgetRules From(UpflowOptions options) => new(
         options.MaxRequestsPerSecond,
@@ -17,5 +19,6 @@ public sealed record RateBudgetRules(
         options.RateIncreaseStep,
         options.RateIncreaseInterval,
         options.BurstWindow,
-        options.RateIncreaseDelay);
+        options.RateIncreaseDelay,
+        SendingWindow.TransitJitter);
 }

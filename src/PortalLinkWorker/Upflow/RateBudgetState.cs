@@ -82,7 +82,7 @@ public sealed record RateBudgetState(
             return (this, 0, PausedUntil);
         if (ThrottledAt is not null)
             return Settled(now, rules).Lease(now, wanted, rules);
-        var rate = CurrentRate(now, rules);
+        var rate = PaceRate(now, rules);
         var ahead = rate * rules.BurstWindow.TotalSeconds;
         var tokens = Math.Min(1, Tokens + (Math.Max(0, (now - RefilledAt).TotalSeconds) * rate));
         // The epsilon keeps 0.9999999 tokens (floating-point refill) from counting as none.
@@ -100,6 +100,12 @@ public sealed record RateBudgetState(
         var seconds = (Math.Clamp(wanted, 1, Math.Floor(1 + ahead + TokenEpsilon)) - (tokens + ahead)) / rate;
         return (next, 0, now + TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(seconds * 1000))));
     }
+
+    /// <summary>The rate sending times are reserved at: the sending window's spacing (<see cref="SendingWindow.Spacing"/>),
+    /// not 1/rate, so that the fleet's calls leave the allowance for transit jitter across replicas that each process's
+    /// window leaves for its own.</summary>
+    public double PaceRate(DateTimeOffset now, RateBudgetRules rules) =>
+        1 / SendingWindow.Spacing(CurrentRate(now, rules), rules.TransitJitter).TotalSeconds;
 
     /// <summary>Records calls Upflow admitted, by when they were sent.</summary>
     public RateBudgetState Admit(IReadOnlyCollection<DateTimeOffset> sentAt, DateTimeOffset now) =>
@@ -132,8 +138,12 @@ public sealed record RateBudgetState(
         if (lastSecond < MinimumSample || !shortPause)
             return longEstimate;
         // A short pause after a second that let everything through: a bucket's burst ran out, or our own pacing jittered
-        // over a per-second limit. The run (with our own earlier pauses in it) cannot tell which, so the estimate steps
-        // down at most to the binding share of the last second per 429.
+        // over a per-second limit. A run that got through on average what its last second did was steady, not draining a
+        // burst: the limit is that second's count, and the margin alone steps below it (a 5 % step for each jitter 429
+        // cost the rest of the run 5 % at the limit). A run whose last second got through more than its average was
+        // draining a burst: the estimate steps down at most to the binding share of the last second per 429.
+        if (longEstimate >= BindingShare * lastSecond)
+            return lastSecond;
         return Math.Max(longEstimate, BindingShare * lastSecond);
     }
 

@@ -57,13 +57,19 @@ public sealed class UpflowCallGate(
                 await pace.AcquireAsync(maxWait, lane, context.CancellationToken);
                 // The account's in-flight cap, across replicas: held for the call only, not while waiting for the rate.
                 int? slot = slots is null ? null : await slots.AcquireAsync(lane, context.CancellationToken);
-                // From here Upflow may issue a link: a broker drop or shutdown must not throw the answer away.
-                var hold = cancellation?.Defer();
-                sentAt = time.GetUtcNow();
-                var attemptStarted = time.GetTimestamp();
+                DeferredCancellation.Hold? hold;
+                long attemptStarted;
                 try
                 {
+                    // Last, after the slot: the reserved sending time may have passed while the call waited for it.
+                    var sent = await pace.SendAsync(context.CancellationToken);
+                    sentAt = sent.SentAt;
+                    // From here Upflow may issue a link: a broker drop or shutdown must not throw the answer away.
+                    hold = cancellation?.Defer();
+                    attemptStarted = time.GetTimestamp();
                     outcome = await callback(context, state);
+                    if (outcome.Result is not null)
+                        pace.ReportReceived(sent);
                 }
                 finally
                 {

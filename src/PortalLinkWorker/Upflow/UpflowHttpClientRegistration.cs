@@ -15,6 +15,7 @@ public static class UpflowHttpClientRegistration
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
+        services.AddSingleton<SendingWindow>();
         services.AddSingleton<RateBudget>();
         services.AddSingleton(sp => new UpflowCallSlots(sp.GetRequiredService<IUpflowSlotLocks>(),
             sp.GetRequiredService<IOptions<UpflowOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
@@ -27,7 +28,7 @@ public static class UpflowHttpClientRegistration
             // The default HttpClient loggers would print every request URI; our own log lines say what matters
             // (request id, customer id, status) and nothing of the response.
             .RemoveAllLoggers()
-            .ConfigurePrimaryHttpMessageHandler(UntrustingHandler);
+            .ConfigurePrimaryHttpMessageHandler(sp => UntrustingHandler(sp.GetRequiredService<SendingWindow>()));
         upflow.AddResilienceHandler("upflow", (pipeline, context) =>
             {
                 var sp = context.ServiceProvider;
@@ -38,7 +39,7 @@ public static class UpflowHttpClientRegistration
         upflow.AddHttpMessageHandler(() => new BoundedAnswerHandler());
         var check = services.AddHttpClient(UpflowContractCheck.ClientName, ConfigureUpflow)
             .RemoveAllLoggers()
-            .ConfigurePrimaryHttpMessageHandler(UntrustingHandler);
+            .ConfigurePrimaryHttpMessageHandler(() => UntrustingHandler(null));
         check.AddResilienceHandler(UpflowContractCheck.ClientName, (pipeline, context) =>
                 pipeline.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<UpflowOptions>>().Value.AttemptTimeout));
         check.AddHttpMessageHandler(() => new BoundedAnswerHandler());
@@ -48,12 +49,20 @@ public static class UpflowHttpClientRegistration
     /// <summary>Upflow's answers are untrusted. No redirect is followed: HttpClient would send X-Api-Key and X-Api-Secret
     /// (default headers) to wherever a 3xx points; the client fails the request instead. The unread rest of an
     /// abandoned body (over the size bound, or past the attempt timeout) is never drained: the connection is closed.
-    /// No automatic decompression, so the size bound is the size received.</summary>
-    private static SocketsHttpHandler UntrustingHandler() => new()
+    /// No automatic decompression, so the size bound is the size received. Each connection opened is told to the
+    /// <paramref name="sending"/> window (a call that waited for one reached Upflow late).</summary>
+    private static SocketsHttpHandler UntrustingHandler(SendingWindow? sending) => new()
     {
         AllowAutoRedirect = false,
         MaxResponseDrainSize = 0,
         AutomaticDecompression = System.Net.DecompressionMethods.None,
+        PlaintextStreamFilter = sending is null
+            ? null
+            : (context, _) =>
+            {
+                sending.ConnectionOpened();
+                return ValueTask.FromResult(context.PlaintextStream);
+            },
     };
 
     private static void ConfigureUpflow(IServiceProvider services, HttpClient http)

@@ -48,8 +48,15 @@ public sealed class UpflowPace(RateBudget budget, UpflowAvailability availabilit
     public Task AcquireAsync(TimeSpan maxWait, UpflowLane lane, CancellationToken cancellationToken) =>
         budget.AcquireAsync(maxWait, lane, cancellationToken);
 
+    /// <summary>Waits until the call may leave this process without crowding the calls before it (see
+    /// <see cref="SendingWindow"/>); returns the call, with when it left.</summary>
+    public Task<SendingWindow.SentCall> SendAsync(CancellationToken cancellationToken) => budget.SendAsync(cancellationToken);
+
     /// <summary>Upflow answered a call sent at <paramref name="sentAt"/> with anything but 429.</summary>
     public void ReportAdmitted(DateTimeOffset sentAt) => budget.ReportAdmitted(sentAt);
+
+    /// <summary>Upflow answered <paramref name="call"/>, whatever it said.</summary>
+    public void ReportReceived(SendingWindow.SentCall call) => budget.ReportAnswered(call);
 
     /// <summary>Upflow answered 429: the account pauses and the rate settles just below what Upflow admitted.
     /// <paramref name="askedByUpflow"/> is false when the pause is our own backoff (no Retry-After).</summary>

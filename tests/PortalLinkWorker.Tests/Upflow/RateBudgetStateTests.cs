@@ -12,9 +12,25 @@ public sealed class RateBudgetStateTests
             MaxRequestsPerSecond = 10, LearnedRateMargin = 0.75, RateIncreaseStep = 0.05, RateIncreaseInterval = TimeSpan.FromSeconds(5),
             RateIncreaseDelay = TimeSpan.FromSeconds(30),
             BurstWindow = TimeSpan.FromMilliseconds(200),
-        });
+        }) with { TransitJitter = TimeSpan.Zero }; // the arithmetic in round figures; the allowance has a test of its own
 
     private static TimeSpan Ms(double ms) => TimeSpan.FromMilliseconds(ms);
+
+    [Fact]
+    public void Lease_WithTheTransitJitterAllowance_ReservesAtTheSendingWindowsSpacing()
+    {
+        var rules = Rules with { TransitJitter = SendingWindow.TransitJitter, BurstWindow = TimeSpan.FromSeconds(2) };
+        var interval = SendingWindow.Spacing(10);
+
+        var (state, granted, first) = RateBudgetState.Initial(T0, rules).Lease(T0 + interval, 10, rules);
+        var (_, _, eleventh) = state.Lease(T0 + interval, 1, rules);
+
+        // Ten reserved at 10/s with a 10-ms allowance: 101 ms apart, so ten calls take 1.01 s and the eleventh is due then.
+        Assert.Equal(10, granted);
+        Assert.Equal(T0 + interval, first);
+        Assert.Equal(TimeSpan.FromMilliseconds(101), interval);
+        Assert.InRange(eleventh!.Value - first!.Value, TimeSpan.FromMilliseconds(1010) - TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1010) + TimeSpan.FromMilliseconds(1));
+    }
 
     [Fact]
     public void Lease_ReservesEvenlySpacedTimes_UpToOneBurstWindowAhead()
@@ -113,6 +129,27 @@ public sealed class RateBudgetStateTests
         Assert.Equal(10, paused.Rate);
         var state = paused.Settled(paused.PausedUntil, Rules);
         Assert.Equal(6, state.Rate, 1);
+    }
+
+    [Theory]
+    // A steady run: 8/s admitted for the first 2 s (the run starting), then 10/s at the configured 10/s, then one 429 for
+    // 1 s (our own jitter put one call too many into a strict second). The limit is what the last second admitted: the
+    // margin alone steps below it, not 5 % more for the slow start.
+    [InlineData(8, 10 * 0.75)]
+    // A bucket's burst running out: 2/s admitted for 8 s, then 10/s for the last 2 s. At most the binding share (0.95) of
+    // the last second per 429.
+    [InlineData(2, 0.95 * 10 * 0.75)]
+    public void Throttled_ShortPauseAfterASecondThatLetEverythingThrough_StepsByTheMarginOnlyAfterASteadyRun(
+        double firstPerSecond, double settled)
+    {
+        var firstSeconds = firstPerSecond > 5 ? 2 : 8;
+        var at = T0 + TimeSpan.FromSeconds(10);
+        var first = Enumerable.Range(0, (int)(firstPerSecond * firstSeconds))
+            .Select(i => T0 + TimeSpan.FromSeconds((i + 0.5) / firstPerSecond)).ToList();
+        var admitted = Admitted(10, 10 - firstSeconds, at).Admit(first, at);
+        var (paused, _) = admitted.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+
+        Assert.Equal(settled, paused.Settled(paused.PausedUntil, Rules).Rate, 1);
     }
 
     [Fact]

@@ -141,7 +141,7 @@ public sealed partial class RateBudget
 
     /// <summary>Upflow answered a call this process sent (any status): when it was answered says when Upflow saw it, if
     /// it went out on a new connection.</summary>
-    public void ReportAnswered(SendingWindow.SentCall call) => _sending.Answered(call);
+    public void ReportReceived(SendingWindow.SentCall call) => _sending.Answered(call);
 
     /// <summary>Upflow answered a call sent at <paramref name="sentAt"/> (local clock) with anything but 429: it counted
     /// against the limit and was let through.</summary>

@@ -139,11 +139,15 @@ public sealed record RateBudgetState(
             return longEstimate;
         // A short pause after a second that let everything through: a bucket's burst ran out, or our own pacing jittered
         // over a per-second limit. A run that got through on average what its last second did was steady, not draining a
-        // burst: the limit is that second's count, and the margin alone steps below it (a 5 % step for each jitter 429
-        // cost the rest of the run 5 % at the limit). A run whose last second got through more than its average was
-        // draining a burst: the estimate steps down at most to the binding share of the last second per 429.
+        // burst, and a first such 429 (the rate held since the last settle for longer than it holds) is our jitter: the
+        // limit is that second's count, and the margin alone steps below it (a 5 % step for one jitter 429 cost the rest
+        // of the run 5 % at the limit). Otherwise, a burst draining or the margin not enough (two replicas' jitter against
+        // a per-second window drew a 429 every 2 s at 1 % steps): at most the binding share of the last second per 429.
         if (longEstimate >= BindingShare * lastSecond)
-            return lastSecond;
+        {
+            var sentAtMost = Math.Min(lastSecond, CurrentRate(now, rules));
+            return now - RateChangedAt >= rules.IncreaseDelay ? sentAtMost : BindingShare * sentAtMost;
+        }
         return Math.Max(longEstimate, BindingShare * lastSecond);
     }
 

@@ -56,7 +56,7 @@ public sealed class UpflowPace(RateBudget budget, UpflowAvailability availabilit
     public void ReportAdmitted(DateTimeOffset sentAt) => budget.ReportAdmitted(sentAt);
 
     /// <summary>Upflow answered <paramref name="call"/>, whatever it said.</summary>
-    public void ReportReceived(SendingWindow.SentCall call) => budget.ReportAnswered(call);
+    public void ReportReceived(SendingWindow.SentCall call) => budget.ReportReceived(call);
 
     /// <summary>Upflow answered 429: the account pauses and the rate settles just below what Upflow admitted.
     /// <paramref name="askedByUpflow"/> is false when the pause is our own backoff (no Retry-After).</summary>

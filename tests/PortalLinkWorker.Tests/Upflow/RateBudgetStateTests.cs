@@ -153,6 +153,18 @@ public sealed class RateBudgetStateTests
     }
 
     [Fact]
+    public void Throttled_SecondJitter429SoonAfterASettle_StepsByTheBindingShare()
+    {
+        // The steady run of the test above, but its rate was settled 5 s before (less than RateIncreaseDelay): the margin
+        // was not enough, so this 429 steps down as for a burst.
+        var at = T0 + TimeSpan.FromSeconds(10);
+        var admitted = Admitted(10, 10, at) with { Rate = 10, RateChangedAt = at - TimeSpan.FromSeconds(5) };
+        var (paused, _) = admitted.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+
+        Assert.Equal(0.95 * 10 * 0.75, paused.Settled(paused.PausedUntil, Rules).Rate, 1);
+    }
+
+    [Fact]
     public void Throttled_PerMinuteWindowSpentInABurst_CountsThePauseItAsksFor()
     {
         // 10/s configured; Upflow allowed 100 in a minute, all sent in the first 10 s, then says "come back in 50 s":

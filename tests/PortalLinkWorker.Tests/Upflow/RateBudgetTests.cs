@@ -224,7 +224,7 @@ public sealed class RateBudgetTests
 
     /// <summary>Moves the fake clock on by <paramref name="step"/> (10 ms unless said) until <paramref name="condition"/>
     /// holds; bounded in real time, so a budget that never answers fails the test instead of hanging the run.</summary>
-    private static async Task AdvanceUntil(FakeTimeProvider time, Func<bool> condition, TimeSpan? step = null)
+    internal static async Task AdvanceUntil(FakeTimeProvider time, Func<bool> condition, TimeSpan? step = null)
     {
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (!condition())

@@ -35,7 +35,7 @@ public sealed class SendingWindowTests
             Assert.Equal(start, (await window.SendAsync(Rate, CancellationToken.None)).SentAt);
 
         var next = window.SendAsync(Rate, CancellationToken.None);
-        await AdvanceUntil(time, () => next.IsCompleted, TimeSpan.FromMilliseconds(1));
+        await RateBudgetTests.AdvanceUntil(time, () => next.IsCompleted, TimeSpan.FromMilliseconds(1));
 
         // A strict one-second window refuses the 21st call until the first is a second old; the window adds its
         // allowance for transit jitter.
@@ -64,7 +64,7 @@ public sealed class SendingWindowTests
         window.Answered(first);
 
         var next = window.SendAsync(Rate, CancellationToken.None);
-        await AdvanceUntil(time, () => next.IsCompleted, TimeSpan.FromMilliseconds(1));
+        await RateBudgetTests.AdvanceUntil(time, () => next.IsCompleted, TimeSpan.FromMilliseconds(1));
 
         // On a new connection the first call may have waited for it: Upflow saw it no earlier than its answer less the
         // quickest round trip (480 ms after it left), and the 21st waits for that. On a warm one a slow answer says Upflow
@@ -92,15 +92,5 @@ public sealed class SendingWindowTests
         Assert.Equal(count, SendingWindow.Count(rate));
         Assert.True(SendingWindow.Length(rate) >= TimeSpan.FromSeconds(1) + SendingWindow.TransitJitter);
         Assert.InRange((SendingWindow.Spacing(rate) * count - SendingWindow.Length(rate)).Duration(), TimeSpan.Zero, TimeSpan.FromTicks(count));
-    }
-
-    private static async Task AdvanceUntil(FakeTimeProvider time, Func<bool> condition, TimeSpan step)
-    {
-        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!condition())
-        {
-            await Task.Delay(1, limit.Token);
-            time.Advance(step);
-        }
     }
 }

@@ -35,11 +35,17 @@ public sealed partial class RateBudget
     private TimeSpan _spacing;
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
     private double _effectiveRate;
+    /// <summary>How far the store's clock is ahead of this process's, as closely as the leases tell (<see cref="StoreAhead"/>),
+    /// and when that was last seen.</summary>
+    private TimeSpan _storeAhead;
+    private DateTimeOffset _storeAheadSeenAt = DateTimeOffset.MinValue;
     private readonly Histogram<double> _waits;
     private readonly Lock _admittedGate = new();
     /// <summary>Sending times of calls Upflow admitted since this process last wrote the shared state; they travel with
     /// its next lease or 429, so reporting them costs no round trip of its own.</summary>
     private List<DateTimeOffset> _unreported = [];
+    /// <summary>The most a call was seen late since this process last wrote the shared state (beyond the allowance).</summary>
+    private TimeSpan _unreportedLateness;
 
     /// <summary>Unreported admissions kept at most: older ones are beyond the log's minute anyway.</summary>
     private const int MaxUnreported = 10_000;
@@ -73,13 +79,15 @@ public sealed partial class RateBudget
         await AcquireAsync(maxWait, UpflowLane.Live, cancellationToken);
 
     /// <summary>Waits for one token on <paramref name="lane"/>: live callers are served before bulk ones. Throws
-    /// <see cref="UpflowPausedException"/> when that would take longer than <paramref name="maxWait"/>.</summary>
-    public async Task AcquireAsync(TimeSpan maxWait, UpflowLane lane, CancellationToken cancellationToken)
+    /// <see cref="UpflowPausedException"/> when that would take longer than <paramref name="maxWait"/>. Returns when the
+    /// token was taken (local clock): when the call is due to leave (<see cref="SendAsync"/>).</summary>
+    public async Task<DateTimeOffset> AcquireAsync(TimeSpan maxWait, UpflowLane lane, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         try
         {
             await AcquireCoreAsync(maxWait, lane, cancellationToken);
+            return _time.GetUtcNow();
         }
         finally
         {
@@ -134,14 +142,34 @@ public sealed partial class RateBudget
         }
     }
 
-    /// <summary>The call whose token was taken leaves now, or as soon as it no longer crowds this process's calls before it
-    /// (<see cref="SendingWindow"/>); returns the call, with when it left (local clock).</summary>
-    public Task<SendingWindow.SentCall> SendAsync(CancellationToken cancellationToken) =>
-        _sending.SendAsync(_enabled ? _effectiveRate : 0, cancellationToken);
+    /// <summary>The call whose token was taken at <paramref name="due"/> leaves now, or as soon as it no longer crowds this
+    /// process's calls before it (<see cref="SendingWindow"/>); returns the call, with when it left (local clock).</summary>
+    public async Task<SendingWindow.SentCall> SendAsync(DateTimeOffset due, CancellationToken cancellationToken)
+    {
+        var call = await _sending.SendAsync(_enabled ? _effectiveRate : 0, cancellationToken);
+        call.Due = due;
+        return call;
+    }
 
     /// <summary>Upflow answered a call this process sent (any status): when it was answered says when Upflow saw it, if
-    /// it went out on a new connection.</summary>
-    public void ReportReceived(SendingWindow.SentCall call) => _sending.Answered(call);
+    /// it went out on a new connection. A call Upflow saw later than it was due by more than the transit allowance moves
+    /// the fleet's later reservations by the excess (<see cref="RateBudgetState.Delayed"/>): the sending window keeps this
+    /// process's calls apart from it, but another replica's call due a second after it would otherwise be seen less than
+    /// a second after it. Measured against a strict one-second window with two replicas: the first calls of a run waited
+    /// 60–100 ms for their call slots (a cold database connection), the twentieth after them left on time, and drew a
+    /// 429, which cost the fleet a second's pause and 5 % of its rate.</summary>
+    public void ReportReceived(SendingWindow.SentCall call)
+    {
+        var seenBy = _sending.Answered(call);
+        if (!_enabled || call.Due is not { } due)
+            return;
+        var excess = seenBy - due - _rules.TransitJitter;
+        if (excess <= TimeSpan.Zero)
+            return;
+        lock (_admittedGate)
+            if (excess > _unreportedLateness)
+                _unreportedLateness = excess;
+    }
 
     /// <summary>Upflow answered a call sent at <paramref name="sentAt"/> (local clock) with anything but 429: it counted
     /// against the limit and was let through.</summary>
@@ -176,13 +204,27 @@ public sealed partial class RateBudget
             LogThrottled(_logger, retryAfter.TotalSeconds);
     }
 
+    /// <summary>A lease's answer can take anything from a millisecond to tens of them (a cold connection, a busy CPU, another
+    /// replica holding the row): the largest "store clock less local clock at the answer" seen lately is the one closest
+    /// to the truth, and is kept this long, so that a clock that steps is followed.</summary>
+    private static readonly TimeSpan StoreAheadLifetime = TimeSpan.FromSeconds(10);
+
     /// <summary>Takes a slice of tokens from the shared state; returns how long to wait when none was granted.</summary>
     private async Task<TimeSpan?> LeaseAsync(bool urgent, CancellationToken cancellationToken)
     {
+        // The first lease of a process runs on a cold connection and cold code: the clocks are compared once before it, so
+        // that its reservations are not read as late as its answer was.
+        if (_storeAheadSeenAt == DateTimeOffset.MinValue)
+        {
+            var (_, storeNow) = await _store.UpdateAsync((state, at) => (state ?? RateBudgetState.Initial(at, _rules), 0),
+                cancellationToken);
+            StoreAhead(storeNow, _time.GetUtcNow());
+        }
         var admitted = TakeUnreported(_time.GetUtcNow());
+        var late = TakeLateness();
         var ((granted, nextAt, rate, pace, pausedUntil), now) = await _store.UpdateAsync((state, at) =>
         {
-            var current = (state ?? RateBudgetState.Initial(at, _rules)).Admit(ToStoreClock(admitted, at), at);
+            var current = (state ?? RateBudgetState.Initial(at, _rules)).Admit(ToStoreClock(admitted, at), at).Delayed(late, at, _rules);
             // Half a bucketful: a replica that comes back a little late for its slice finds the tokens still there
             // instead of lost to the full bucket.
             var slice = (int)Math.Max(1, Math.Floor(current.CurrentRate(at, _rules) * _rules.BurstWindow.TotalSeconds / 2));
@@ -195,10 +237,13 @@ public sealed partial class RateBudget
             return (next, (tokens, nextTokenAt, next.CurrentRate(at, _rules), next.PaceRate(at, _rules), next.PausedUntil));
         }, cancellationToken);
 
-        // The store's clock decides; only durations cross over to the local clock.
+        // The store's clock decides. Its times cross over to the local clock by the closest reading of how far apart the
+        // two are, not by this answer's own delay: replicas whose answers came back 40 ms apart sent the reservations
+        // the row had spaced 50 ms apart 10 ms apart, and a strict one-second window answered 429.
         var localNow = _time.GetUtcNow();
+        var storeAhead = StoreAhead(now, localNow);
         if (pausedUntil > now)
-            _pausedUntil = localNow + (pausedUntil - now);
+            _pausedUntil = pausedUntil - storeAhead;
         if (rate < _effectiveRate - 0.01)
             LogRateSettled(_logger, rate);
         else if (Math.Abs(rate - _effectiveRate) >= 0.01 && rate > _effectiveRate)
@@ -212,12 +257,27 @@ public sealed partial class RateBudget
         // Never closer to this process's previous call than the spacing: its last reservations may have gone out late.
         // The reservations' spacing (RateBudgetState.PaceRate), so that calls on time never wait in the sending window.
         _spacing = TimeSpan.FromSeconds(1 / Math.Max(pace, _rules.MinRate));
-        _sendAt = localNow + dueIn > _sendAt ? localNow + dueIn : _sendAt;
+        var reserved = (nextAt ?? now) - storeAhead;
+        _sendAt = reserved > _sendAt ? reserved : _sendAt;
         // Counted from the last reservation, not from the lease: with a burst window longer than the lifetime, a caller
         // waiting for a reserved time would otherwise find the lease gone, lease again and push its own times out
         // (at 10/s a 2-s window sent 4 calls in 10 s).
         _leaseExpires = _sendAt + (_spacing * (granted - 1)) + LeaseLifetime;
         return null;
+    }
+
+    /// <summary>How far the store's clock is ahead of the local one: at least <paramref name="storeNow"/> less
+    /// <paramref name="localNow"/> (the store read its clock before its answer came back), and the largest such reading
+    /// within <see cref="StoreAheadLifetime"/>. Called one lease at a time.</summary>
+    private TimeSpan StoreAhead(DateTimeOffset storeNow, DateTimeOffset localNow)
+    {
+        var seen = storeNow - localNow;
+        if (seen > _storeAhead || localNow - _storeAheadSeenAt > StoreAheadLifetime)
+        {
+            _storeAhead = seen;
+            _storeAheadSeenAt = localNow;
+        }
+        return _storeAhead;
     }
 
     /// <summary>The unreported admissions as ages on the local clock at <paramref name="localNow"/>.</summary>
@@ -232,6 +292,16 @@ public sealed partial class RateBudget
             _unreported = [];
         }
         return [.. taken.Select(at => localNow - at)];
+    }
+
+    private TimeSpan TakeLateness()
+    {
+        lock (_admittedGate)
+        {
+            var late = _unreportedLateness;
+            _unreportedLateness = TimeSpan.Zero;
+            return late;
+        }
     }
 
     /// <summary>Only durations cross from the local clock to the store's.</summary>

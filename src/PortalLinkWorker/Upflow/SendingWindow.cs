@@ -72,8 +72,9 @@ public sealed class SendingWindow(TimeProvider time)
         }
     }
 
-    /// <summary>Upflow answered <paramref name="call"/> (any status).</summary>
-    public void Answered(SentCall call)
+    /// <summary>Upflow answered <paramref name="call"/> (any status); returns the latest time Upflow can be taken to have
+    /// seen it.</summary>
+    public DateTimeOffset Answered(SentCall call)
     {
         var now = time.GetUtcNow();
         lock (_gate)
@@ -82,6 +83,7 @@ public sealed class SendingWindow(TimeProvider time)
             call.OnNewConnection = Interlocked.Read(ref _connectionsOpened) != call.ConnectionsOpened;
             if (!call.OnNewConnection && now - call.SentAt < _quickestRoundTrip)
                 _quickestRoundTrip = now - call.SentAt;
+            return SeenBy(call);
         }
     }
 
@@ -121,6 +123,9 @@ public sealed class SendingWindow(TimeProvider time)
         public DateTimeOffset SentAt { get; } = sentAt;
 
         internal long ConnectionsOpened { get; } = connectionsOpened;
+
+        /// <summary>When its rate token was taken (local clock): when the budget meant it to leave.</summary>
+        internal DateTimeOffset? Due { get; set; }
 
         internal DateTimeOffset? AnsweredAt { get; set; }
 

@@ -54,7 +54,7 @@ public sealed class UpflowCallGate(
             DateTimeOffset sentAt;
             try
             {
-                await pace.AcquireAsync(maxWait, lane, context.CancellationToken);
+                var due = await pace.AcquireAsync(maxWait, lane, context.CancellationToken);
                 // The account's in-flight cap, across replicas: held for the call only, not while waiting for the rate.
                 int? slot = slots is null ? null : await slots.AcquireAsync(lane, context.CancellationToken);
                 DeferredCancellation.Hold? hold;
@@ -62,7 +62,7 @@ public sealed class UpflowCallGate(
                 try
                 {
                     // Last, after the slot: the reserved sending time may have passed while the call waited for it.
-                    var sent = await pace.SendAsync(context.CancellationToken);
+                    var sent = await pace.SendAsync(due, context.CancellationToken);
                     sentAt = sent.SentAt;
                     // From here Upflow may issue a link: a broker drop or shutdown must not throw the answer away.
                     hold = cancellation?.Defer();

@@ -44,13 +44,14 @@ public sealed class UpflowPace(RateBudget budget, UpflowAvailability availabilit
     public void AbandonTrial() => availability.AbandonTrial();
 
     /// <summary>Waits for the account's rate budget (live before bulk); throws <see cref="UpflowPausedException"/> when
-    /// that would take longer than <paramref name="maxWait"/>.</summary>
-    public Task AcquireAsync(TimeSpan maxWait, UpflowLane lane, CancellationToken cancellationToken) =>
+    /// that would take longer than <paramref name="maxWait"/>; returns when the call is due to leave.</summary>
+    public Task<DateTimeOffset> AcquireAsync(TimeSpan maxWait, UpflowLane lane, CancellationToken cancellationToken) =>
         budget.AcquireAsync(maxWait, lane, cancellationToken);
 
-    /// <summary>Waits until the call may leave this process without crowding the calls before it (see
-    /// <see cref="SendingWindow"/>); returns the call, with when it left.</summary>
-    public Task<SendingWindow.SentCall> SendAsync(CancellationToken cancellationToken) => budget.SendAsync(cancellationToken);
+    /// <summary>Waits until the call due at <paramref name="due"/> may leave this process without crowding the calls
+    /// before it (see <see cref="SendingWindow"/>); returns the call, with when it left.</summary>
+    public Task<SendingWindow.SentCall> SendAsync(DateTimeOffset due, CancellationToken cancellationToken) =>
+        budget.SendAsync(due, cancellationToken);
 
     /// <summary>Upflow answered a call sent at <paramref name="sentAt"/> with anything but 429.</summary>
     public void ReportAdmitted(DateTimeOffset sentAt) => budget.ReportAdmitted(sentAt);

@@ -164,6 +164,46 @@ public sealed class RateBudgetStateTests
         Assert.Equal(0.95 * 10 * 0.75, paused.Settled(paused.PausedUntil, Rules).Rate, 1);
     }
 
+    [Theory]
+    // A token bucket refilled at 4/s, spent at the first 429 (2 s in), refilled by 4 in the second's pause, then drained
+    // at 6/s (2/s over its refill) for 2 s: 12 calls got through in the 3 s between the 429s, so it allows 4/s, and the
+    // rate settles at 4 in one step however far above it the last second was (no margin: it is a lower bound).
+    [InlineData(true, 4)]
+    // The backlog ran dry for the first second after the pause (4 calls, then 6/s again): what got through between the
+    // 429s (10) says nothing of the limit, and the 429 steps down as for any burst.
+    [InlineData(false, 0.95 * 6 * 0.75)]
+    public void Throttled_SecondBucket429AtTheFullRate_SettlesAtWhatGotThroughSinceTheFirst(bool fullRate, double settled)
+    {
+        var previous = T0 + TimeSpan.FromSeconds(2);
+        var settledAt = previous + TimeSpan.FromSeconds(1);
+        var at = settledAt + TimeSpan.FromSeconds(2);
+        var afterPause = fullRate
+            ? Enumerable.Range(0, 12).Select(i => settledAt + TimeSpan.FromSeconds((i + 0.5) / 6))
+            : Enumerable.Range(0, 4).Select(i => settledAt + TimeSpan.FromSeconds((i + 0.5) / 4))
+                .Concat(Enumerable.Range(0, 6).Select(i => at - TimeSpan.FromSeconds((i + 0.5) / 6)));
+        var state = Admitted(10, 2, previous).Admit([.. afterPause], at) with
+        {
+            Rate = 6, RateChangedAt = settledAt, LastEmptyAt = previous,
+        };
+
+        var (paused, _) = state.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+
+        Assert.Equal(settled, paused.Settled(paused.PausedUntil, Rules).Rate, 1);
+    }
+
+    [Theory]
+    // Refused at 10 s, its 429 back 30 ms later, a 1-s pause from then, and the lease that resumes 20 ms after it: the
+    // limiter counts as spent 1 s before the resumption (what Upflow asked), 50 ms after the refused call.
+    [InlineData(true, 50)]
+    // Without a Retry-After the pause is our own guess: from the refused call.
+    [InlineData(false, 0)]
+    public void Settled_RemembersWhenTheLimiterWasLastSpent(bool askedByUpflow, double afterRefusedMs)
+    {
+        var at = T0 + TimeSpan.FromSeconds(10);
+        var (paused, _) = Admitted(8, 10, at).Throttled(at + Ms(30), at, TimeSpan.FromSeconds(1), Rules, askedByUpflow);
+        Assert.Equal(at + Ms(afterRefusedMs), paused.Settled(paused.PausedUntil + Ms(20), Rules).LastEmptyAt);
+    }
+
     [Fact]
     public void Throttled_PerMinuteWindowSpentInABurst_CountsThePauseItAsksFor()
     {

@@ -59,7 +59,7 @@ public sealed class SendingWindowTests
         for (var i = 1; i < SendingWindow.Count(Rate); i++)
             others.Add(await window.SendAsync(Rate, CancellationToken.None));
         time.Advance(TimeSpan.FromMilliseconds(20));
-        others.ForEach(window.Answered);
+        others.ForEach(call => window.Answered(call));
         time.Advance(TimeSpan.FromMilliseconds(480));
         window.Answered(first);
 

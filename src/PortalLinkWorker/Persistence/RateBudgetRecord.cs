@@ -10,21 +10,20 @@ public sealed class RateBudgetRecord
 {
     public const string Columns =
         "account, tokens, refilled_at, paused_until, rate, rate_changed_at, updated_at, admitted_slots, admitted_latest_slot, " +
-        "throttled_at, throttled_pause, last_empty_at";
+        "throttled_at, throttled_pause";
 
     /// <summary>Creates the row unless another replica just did (then no row is affected).</summary>
     public const string Insert = $"""
         INSERT INTO upflow_rate_budgets ({Columns})
         VALUES (@account, @tokens, @refilled_at, @paused_until, @rate, @rate_changed_at, @updated_at, @admitted_slots,
-                @admitted_latest_slot, @throttled_at, @throttled_pause, @last_empty_at)
+                @admitted_latest_slot, @throttled_at, @throttled_pause)
         ON CONFLICT (account) DO NOTHING
         """;
 
     public const string Update = """
         UPDATE upflow_rate_budgets SET tokens = @tokens, refilled_at = @refilled_at, paused_until = @paused_until, rate = @rate,
             rate_changed_at = @rate_changed_at, updated_at = @updated_at, admitted_slots = @admitted_slots,
-            admitted_latest_slot = @admitted_latest_slot, throttled_at = @throttled_at, throttled_pause = @throttled_pause,
-            last_empty_at = @last_empty_at
+            admitted_latest_slot = @admitted_latest_slot, throttled_at = @throttled_at, throttled_pause = @throttled_pause
         WHERE account = @account
         """;
 
@@ -49,13 +48,9 @@ public sealed class RateBudgetRecord
     /// <summary>The pause that 429 asked for.</summary>
     public TimeSpan ThrottledPause { get; set; }
 
-    /// <summary>When Upflow's limiter was last known spent (<see cref="RateBudgetState.LastEmptyAt"/>); null before the
-    /// first 429.</summary>
-    public DateTimeOffset? LastEmptyAt { get; set; }
-
     public RateBudgetState ToState() => new(Tokens, RefilledAt, PausedUntil, Rate, RateChangedAt,
         AdmittedSlots.Length == AdmissionLog.SlotCount ? new AdmissionLog(AdmittedSlots, AdmittedLatestSlot) : AdmissionLog.Empty,
-        ThrottledAt, ThrottledPause, LastEmptyAt);
+        ThrottledAt, ThrottledPause);
 
     public void Apply(RateBudgetState state, DateTimeOffset now)
     {
@@ -68,7 +63,6 @@ public sealed class RateBudgetRecord
         AdmittedLatestSlot = state.Admitted.LatestSlot;
         ThrottledAt = state.ThrottledAt;
         ThrottledPause = state.ThrottledPause;
-        LastEmptyAt = state.LastEmptyAt;
         UpdatedAt = now;
     }
 
@@ -85,7 +79,6 @@ public sealed class RateBudgetRecord
         AdmittedLatestSlot = reader.Get<long>("admitted_latest_slot"),
         ThrottledAt = reader.GetOrNullValue<DateTimeOffset>("throttled_at"),
         ThrottledPause = reader.Get<TimeSpan>("throttled_pause"),
-        LastEmptyAt = reader.GetOrNullValue<DateTimeOffset>("last_empty_at"),
     };
 
     public void AddParameters(NpgsqlParameterCollection parameters)
@@ -101,6 +94,5 @@ public sealed class RateBudgetRecord
         parameters.Add(new NpgsqlParameter<long>("admitted_latest_slot", AdmittedLatestSlot));
         parameters.Add(Sql.Nullable("throttled_at", ThrottledAt, NpgsqlDbType.TimestampTz));
         parameters.Add(new NpgsqlParameter<TimeSpan>("throttled_pause", ThrottledPause));
-        parameters.Add(Sql.Nullable("last_empty_at", LastEmptyAt, NpgsqlDbType.TimestampTz));
     }
 }

@@ -15,9 +15,6 @@ namespace PortalLinkWorker.Upflow;
 /// <item><b>long</b>, when the last second let through all we sent: the calls admitted since the busy run began (up to a
 /// minute), divided by the run's length plus the pause Upflow asks for. A per-minute window spent in a burst says "come
 /// back in 40 s": its 1,200 calls over 20 s + 40 s are 20/s. A token bucket's burst drains away the same way.</item>
-/// <item><b>episode</b>, when we kept sending at the rate since the previous 429: what got through between the two, over
-/// the time between them. A token bucket spent at both let through exactly its refill, so a second 429 finds its rate in
-/// one step (<see cref="LastEmptyAt"/>).</item>
 /// </list>
 /// The estimate is made when the pause ends, not when the 429 arrives: by then every call sent before the refused one has
 /// been answered and reported by its replica, so the log is complete up to the refused call's sending time.
@@ -36,8 +33,7 @@ public sealed record RateBudgetState(
     DateTimeOffset RateChangedAt,
     AdmissionLog Admitted,
     DateTimeOffset? ThrottledAt = null,
-    TimeSpan ThrottledPause = default,
-    DateTimeOffset? LastEmptyAt = null)
+    TimeSpan ThrottledPause = default)
 {
     private const double TokenEpsilon = 1e-9;
 
@@ -54,12 +50,12 @@ public sealed record RateBudgetState(
     /// Retry-After would be most of it.</summary>
     private static readonly TimeSpan LongRunMinimum = TimeSpan.FromSeconds(3);
 
-    /// <summary>Two 429s closer than this are too close to read a rate from what got through between them: a second's
-    /// pause is half of it, and one call more or less is 2.5 % of the limit.</summary>
-    private static readonly TimeSpan EpisodeMinimum = TimeSpan.FromSeconds(2);
+    /// <summary>In a run's first seconds, a last second that held at least this share of the rate was ramping up, not
+    /// held back by a limit; under it (a third of the rate at 3× the limit), the limit binds.</summary>
+    private const double RampShare = 0.8;
 
-    /// <summary>Calls went out at the full rate when at least this share of it got through.</summary>
-    private const double SaturatedShare = 0.9;
+    /// <summary>How far back a run is looked at to tell whether it was steady before a 429.</summary>
+    private static readonly TimeSpan SteadySpan = TimeSpan.FromSeconds(5);
 
     public static RateBudgetState Initial(DateTimeOffset now, RateBudgetRules rules) =>
         new(0, now, DateTimeOffset.MinValue, rules.MaxRate, DateTimeOffset.MinValue, AdmissionLog.Empty);
@@ -149,7 +145,16 @@ public sealed record RateBudgetState(
         // A per-second window was full: the last second held fewer calls than we were sending, and Upflow asks for no more
         // than a second's pause, so that is the limit.
         var shortPause = pause <= PauseRounding;
-        if (lastSecond >= MinimumSample && shortPause && (lastSecond < BindingShare * CurrentRate(now, rules) || run < LongRunMinimum))
+        var current = CurrentRate(now, rules);
+        // The first seconds of the first run ramp up (cold connections and code): a 429 there whose last second held
+        // nearly the rate is our own jitter, not a limit below the rate. Only before any settle: later, a run restarts
+        // after every pause, and against a fixed window at 22/s for a limit of 20 this kept the rate at 22 with a 429
+        // every 2 s. Two replicas at the limit drew one 1.4 s in, with 18 calls
+        // in that second at 20/s; settling at 18 cost the rest of the run 12 %.
+        if (RateChangedAt == DateTimeOffset.MinValue && lastSecond >= MinimumSample && shortPause && run < LongRunMinimum
+            && lastSecond >= RampShare * current && lastSecond < BindingShare * current)
+            return current;
+        if (lastSecond >= MinimumSample && shortPause && (lastSecond < BindingShare * current || run < LongRunMinimum))
             return lastSecond;
         // Everything we sent in the last second got through: the limit binds over longer than a second (a minute's window,
         // a bucket's burst), and what the run got through, the pause included, is what it allows. Retry-After comes in
@@ -166,42 +171,16 @@ public sealed record RateBudgetState(
         // limit is that second's count, and the margin alone steps below it (a 5 % step for one jitter 429 cost the rest
         // of the run 5 % at the limit). Otherwise, a burst draining or the margin not enough (two replicas' jitter against
         // a per-second window drew a 429 every 2 s at 1 % steps): at most the binding share of the last second per 429.
-        // The limiter was spent at the last 429 and again now, and we kept sending at the rate in between: whatever it is,
-        // what it let through between the two is what it allows over that time. A token bucket empty at both refilled
-        // exactly that (its pause included), where the run's average still counts the full bucket it started with (at 3×
-        // the limit against a bucket of a second's worth, 5 % steps took six 429s and 39 s to come within 5 % of it).
-        // Against a per-second window the same count is a jitter 429's, short by the pause: so it is trusted only for a
-        // cut of at most half, and a window's jitter 429s seldom come within 20 s of each other (where it cuts more than
-        // the 5 % step below); none did in the benchmark's matrix.
-        // It is a lower bound already (a bucket empty at both 429s let through at most its refill, less what it could not
-        // hold while we paused), so the margin is not taken off it again: with it, calls settled 5 % under a bucket.
-        if (Episode(now, since) is { } episode && episode < BindingShare * lastSecond && episode >= lastSecond / 2)
-            return episode / rules.Margin;
-        if (longEstimate >= BindingShare * lastSecond)
+        // Steady is judged over the last few seconds, not the whole run: two replicas' first seconds (cold connections,
+        // 7 and 17 calls) made a run steady at 20/s for 7 s look like a burst, and one jitter 429 cost the rest of it 5 %.
+        var steadySpan = run < SteadySpan ? run : SteadySpan;
+        var recent = Admitted.Count(now, steadySpan) / Math.Max(AdmissionLog.SlotLength.TotalSeconds, steadySpan.TotalSeconds);
+        if (recent >= BindingShare * lastSecond)
         {
-            var sentAtMost = Math.Min(lastSecond, CurrentRate(now, rules));
+            var sentAtMost = Math.Min(lastSecond, current);
             return now - RateChangedAt >= rules.IncreaseDelay ? sentAtMost : BindingShare * sentAtMost;
         }
         return Math.Max(longEstimate, BindingShare * lastSecond);
-    }
-
-    /// <summary>What Upflow admitted per second between the previous 429 (<see cref="LastEmptyAt"/>) and this one, sent
-    /// at <paramref name="now"/>; null unless both fall in one busy run, at least <see cref="EpisodeMinimum"/> apart, and
-    /// calls went out at (nearly) the full rate from the end of the previous pause on (a backlog that ran dry between them
-    /// says nothing of the limit).</summary>
-    private double? Episode(DateTimeOffset now, DateTimeOffset busySince)
-    {
-        if (LastEmptyAt is not { } previous || previous < busySince || now - previous < EpisodeMinimum
-            || now - previous > AdmissionLog.Span || RateChangedAt <= previous || RateChangedAt >= now)
-            return null;
-        var sending = now - RateChangedAt;
-        // The reservations' spacing is 1 % under the rate, and the first waits for the bucket: 0.9, not 0.95.
-        if (Admitted.Count(now, sending) < SaturatedShare * Rate * sending.TotalSeconds)
-            return null;
-        // Whole slots after the previous refused call's: calls in its slot were sent before it (the pause began with it).
-        var afterPrevious = DateTimeOffset.FromUnixTimeMilliseconds(
-            (AdmissionLog.SlotOf(previous) + 1) * (long)AdmissionLog.SlotLength.TotalMilliseconds);
-        return Admitted.Count(now, now - afterPrevious) / (now - previous).TotalSeconds;
     }
 
     /// <summary>Upflow answered 429 to a call sent at <paramref name="sentAt"/>, and calls pause for <paramref name="pause"/>
@@ -236,14 +215,6 @@ public sealed record RateBudgetState(
         var rate = EstimateLimit(refusedAt, ThrottledPause, rules) is { } limit
             ? Math.Clamp(limit * rules.Margin, rules.MinRate, current)
             : current;
-        // The limiter was spent when the refused call reached it; but calls resumed later than Upflow asked (the 429's
-        // own round trip, the lease after the pause), and a bucket refilled meanwhile may have had no room for all of it:
-        // counted from the refused call, a bucket of a second's worth read 19.1/s, not 20. So the next episode counts from
-        // as long before the resumption as Upflow asked for (without a Retry-After, from the refused call).
-        var resumedLate = ThrottledPause > TimeSpan.Zero && now - refusedAt > ThrottledPause ? now - refusedAt - ThrottledPause : TimeSpan.Zero;
-        return this with
-        {
-            Rate = rate, RateChangedAt = now, ThrottledAt = null, ThrottledPause = default, LastEmptyAt = refusedAt + resumedLate,
-        };
+        return this with { Rate = rate, RateChangedAt = now, ThrottledAt = null, ThrottledPause = default };
     }
 }

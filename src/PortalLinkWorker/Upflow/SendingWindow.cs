@@ -100,12 +100,16 @@ public sealed class SendingWindow(TimeProvider time)
     }
 
     /// <summary>The latest time Upflow can be taken to have seen <paramref name="call"/>: when it left, or, on a new
-    /// connection, its answer less the quickest round trip on a warm one (known by now, if not when it was answered).</summary>
-    private DateTimeOffset SeenBy(SentCall call) =>
-        call is { OnNewConnection: true, AnsweredAt: { } answered } && _quickestRoundTrip != TimeSpan.MaxValue
-        && answered - _quickestRoundTrip > call.SentAt
-            ? answered - _quickestRoundTrip
-            : call.SentAt;
+    /// connection, its answer less the quickest round trip on a warm one (known by now, if not when it was answered), or
+    /// its answer itself while no warm round trip is known (the first calls of a process: two replicas' first calls, on
+    /// new connections, reached a strict window together and drew a 429 two seconds into the run).</summary>
+    private DateTimeOffset SeenBy(SentCall call)
+    {
+        if (call is not { OnNewConnection: true, AnsweredAt: { } answered })
+            return call.SentAt;
+        var seen = _quickestRoundTrip == TimeSpan.MaxValue ? answered : answered - _quickestRoundTrip;
+        return seen > call.SentAt ? seen : call.SentAt;
+    }
 
     private SentCall Record(DateTimeOffset at, double rate)
     {

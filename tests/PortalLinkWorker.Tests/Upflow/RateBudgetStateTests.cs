@@ -50,6 +50,20 @@ public sealed class RateBudgetStateTests
     }
 
     [Fact]
+    public void Delayed_MovesTheReservationsNotYetMade_ByTheLateness()
+    {
+        // 10/s: the token due at 100 ms is taken; its call reaches Upflow 30 ms late, so the next is due at 230 ms, not 200.
+        var (state, _, _) = RateBudgetState.Initial(T0, Rules).Lease(T0 + Ms(100), 1, Rules);
+        var late = state.Delayed(Ms(30), T0 + Ms(150), Rules);
+
+        Assert.Equal(T0 + Ms(200), state.Lease(T0 + Ms(150), 1, Rules).At);
+        Assert.Equal(T0 + Ms(230), late.Lease(T0 + Ms(150), 1, Rules).At!.Value, TimeSpan.FromTicks(1));
+        // A pause already holds every call back: lateness before it changes nothing.
+        var (paused, _) = state.Throttled(T0 + Ms(150), T0 + Ms(100), TimeSpan.FromSeconds(1), Rules);
+        Assert.Equal(paused, paused.Delayed(Ms(30), T0 + Ms(160), Rules));
+    }
+
+    [Fact]
     public void Lease_BeforeTheTokenIsDue_ReservesItsTime()
     {
         var (state, granted, at) = RateBudgetState.Initial(T0, Rules).Lease(T0 + Ms(40), 1, Rules);
@@ -152,6 +166,32 @@ public sealed class RateBudgetStateTests
         Assert.Equal(settled, paused.Settled(paused.PausedUntil, Rules).Rate, 1);
     }
 
+    [Theory]
+    // 1.5 s into a run at 10/s, 9 calls in the last second: the run was ramping up, and the 429 was our jitter. The
+    // margin alone steps below the rate.
+    [InlineData(9, 10 * 0.75)]
+    // 4 calls in that second: well under the rate, so the limit binds there.
+    [InlineData(4, 4 * 0.75)]
+    public void Throttled_InARunsFirstSeconds_ReadsTheLastSecondAsALimitOnlyWellUnderTheRate(double lastSecond, double settled)
+    {
+        var at = T0 + TimeSpan.FromSeconds(1.5);
+        var (paused, _) = Admitted(lastSecond, 1, at).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+
+        Assert.Equal(settled, paused.Settled(paused.PausedUntil, Rules).Rate, 1);
+    }
+
+    [Fact]
+    public void Throttled_JitterAfterASlowStart_StepsByTheMarginOnly()
+    {
+        // 4/s for the first 3 s (cold connections), then 10/s for 7 s, then one 429 for 1 s: the run's average (8.2/s) is
+        // under the binding share of the last second, but its last 5 s were steady, so this is jitter, not a burst.
+        var at = T0 + TimeSpan.FromSeconds(10);
+        var first = Enumerable.Range(0, 12).Select(i => T0 + TimeSpan.FromSeconds((i + 0.5) / 4)).ToList();
+        var (paused, _) = Admitted(10, 7, at).Admit(first, at).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+
+        Assert.Equal(10 * 0.75, paused.Settled(paused.PausedUntil, Rules).Rate, 1);
+    }
+
     [Fact]
     public void Throttled_SecondJitter429SoonAfterASettle_StepsByTheBindingShare()
     {
@@ -162,46 +202,6 @@ public sealed class RateBudgetStateTests
         var (paused, _) = admitted.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
 
         Assert.Equal(0.95 * 10 * 0.75, paused.Settled(paused.PausedUntil, Rules).Rate, 1);
-    }
-
-    [Theory]
-    // A token bucket refilled at 4/s, spent at the first 429 (2 s in), refilled by 4 in the second's pause, then drained
-    // at 6/s (2/s over its refill) for 2 s: 12 calls got through in the 3 s between the 429s, so it allows 4/s, and the
-    // rate settles at 4 in one step however far above it the last second was (no margin: it is a lower bound).
-    [InlineData(true, 4)]
-    // The backlog ran dry for the first second after the pause (4 calls, then 6/s again): what got through between the
-    // 429s (10) says nothing of the limit, and the 429 steps down as for any burst.
-    [InlineData(false, 0.95 * 6 * 0.75)]
-    public void Throttled_SecondBucket429AtTheFullRate_SettlesAtWhatGotThroughSinceTheFirst(bool fullRate, double settled)
-    {
-        var previous = T0 + TimeSpan.FromSeconds(2);
-        var settledAt = previous + TimeSpan.FromSeconds(1);
-        var at = settledAt + TimeSpan.FromSeconds(2);
-        var afterPause = fullRate
-            ? Enumerable.Range(0, 12).Select(i => settledAt + TimeSpan.FromSeconds((i + 0.5) / 6))
-            : Enumerable.Range(0, 4).Select(i => settledAt + TimeSpan.FromSeconds((i + 0.5) / 4))
-                .Concat(Enumerable.Range(0, 6).Select(i => at - TimeSpan.FromSeconds((i + 0.5) / 6)));
-        var state = Admitted(10, 2, previous).Admit([.. afterPause], at) with
-        {
-            Rate = 6, RateChangedAt = settledAt, LastEmptyAt = previous,
-        };
-
-        var (paused, _) = state.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
-
-        Assert.Equal(settled, paused.Settled(paused.PausedUntil, Rules).Rate, 1);
-    }
-
-    [Theory]
-    // Refused at 10 s, its 429 back 30 ms later, a 1-s pause from then, and the lease that resumes 20 ms after it: the
-    // limiter counts as spent 1 s before the resumption (what Upflow asked), 50 ms after the refused call.
-    [InlineData(true, 50)]
-    // Without a Retry-After the pause is our own guess: from the refused call.
-    [InlineData(false, 0)]
-    public void Settled_RemembersWhenTheLimiterWasLastSpent(bool askedByUpflow, double afterRefusedMs)
-    {
-        var at = T0 + TimeSpan.FromSeconds(10);
-        var (paused, _) = Admitted(8, 10, at).Throttled(at + Ms(30), at, TimeSpan.FromSeconds(1), Rules, askedByUpflow);
-        Assert.Equal(at + Ms(afterRefusedMs), paused.Settled(paused.PausedUntil + Ms(20), Rules).LastEmptyAt);
     }
 
     [Fact]

@@ -74,6 +74,24 @@ public sealed class SendingWindowTests
     }
 
     [Fact]
+    public async Task Answered_OnANewConnectionBeforeAnyWarmRoundTrip_CountsTheCallFromItsAnswer()
+    {
+        var time = new FakeTimeProvider();
+        var window = new SendingWindow(time);
+        var first = await window.SendAsync(Rate, CancellationToken.None);
+        window.ConnectionOpened();
+        time.Advance(TimeSpan.FromMilliseconds(60));
+
+        // No call has come back on a warm connection yet: how long the handshake took is unknown, so the call may have
+        // reached Upflow as late as its answer.
+        Assert.Equal(time.GetUtcNow(), window.Answered(first));
+
+        var warm = await window.SendAsync(Rate, CancellationToken.None);
+        time.Advance(TimeSpan.FromMilliseconds(20));
+        Assert.Equal(warm.SentAt, window.Answered(warm));
+    }
+
+    [Fact]
     public async Task Send_WithoutARate_NeverWaits()
     {
         var time = new FakeTimeProvider();

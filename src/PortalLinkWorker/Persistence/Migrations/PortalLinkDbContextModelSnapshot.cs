@@ -286,10 +286,6 @@ namespace PortalLinkWorker.Persistence.Migrations
                         .HasColumnName("admitted_slots")
                         .HasDefaultValueSql("'{}'::integer[]");
 
-                    b.Property<DateTimeOffset?>("LastEmptyAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("last_empty_at");
-
                     b.Property<DateTimeOffset>("PausedUntil")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("paused_until");

@@ -91,11 +91,11 @@ public sealed record RateBudgetState(
             return Settled(now, rules).Lease(now, wanted, rules);
         var rate = PaceRate(now, rules);
         var ahead = rate * rules.BurstWindow.TotalSeconds;
-        var tokens = Math.Min(1, Tokens + (Math.Max(0, (now - RefilledAt).TotalSeconds) * rate));
+        var refilled = RefilledTo(now, rate);
+        var tokens = refilled.Tokens;
         // The epsilon keeps 0.9999999 tokens (floating-point refill) from counting as none.
         var granted = (int)Math.Clamp(Math.Floor(tokens + ahead + TokenEpsilon), 0, wanted);
-        // The store's clock decides and moves forward; a refill is never counted twice.
-        var next = this with { Tokens = tokens - granted, RefilledAt = now > RefilledAt ? now : RefilledAt };
+        var next = refilled with { Tokens = tokens - granted };
         if (granted > 0)
         {
             // The first reservation is due when the bucket reaches one token again.
@@ -122,9 +122,17 @@ public sealed record RateBudgetState(
         if (by <= TimeSpan.Zero || PausedUntil > now || ThrottledAt is not null)
             return this;
         var rate = PaceRate(now, rules);
-        var tokens = Math.Min(1, Tokens + (Math.Max(0, (now - RefilledAt).TotalSeconds) * rate));
-        return this with { Tokens = tokens - (by.TotalSeconds * rate), RefilledAt = now > RefilledAt ? now : RefilledAt };
+        var refilled = RefilledTo(now, rate);
+        return refilled with { Tokens = refilled.Tokens - (by.TotalSeconds * rate) };
     }
+
+    /// <summary>The bucket refilled at <paramref name="rate"/> up to <paramref name="now"/>, never above one token. The
+    /// store's clock decides and moves forward; a refill is never counted twice.</summary>
+    private RateBudgetState RefilledTo(DateTimeOffset now, double rate) => this with
+    {
+        Tokens = Math.Min(1, Tokens + (Math.Max(0, (now - RefilledAt).TotalSeconds) * rate)),
+        RefilledAt = now > RefilledAt ? now : RefilledAt,
+    };
 
     /// <summary>Records calls Upflow admitted, by when they were sent.</summary>
     public RateBudgetState Admit(IReadOnlyCollection<DateTimeOffset> sentAt, DateTimeOffset now) =>
@@ -149,8 +157,8 @@ public sealed record RateBudgetState(
         // The first seconds of the first run ramp up (cold connections and code): a 429 there whose last second held
         // nearly the rate is our own jitter, not a limit below the rate. Only before any settle: later, a run restarts
         // after every pause, and against a fixed window at 22/s for a limit of 20 this kept the rate at 22 with a 429
-        // every 2 s. Two replicas at the limit drew one 1.4 s in, with 18 calls
-        // in that second at 20/s; settling at 18 cost the rest of the run 12 %.
+        // every 2 s. Two replicas at the limit drew one 1.4 s in, with 18 calls in that second at 20/s; settling at 18
+        // cost the rest of the run 12 %.
         if (RateChangedAt == DateTimeOffset.MinValue && lastSecond >= MinimumSample && shortPause && run < LongRunMinimum
             && lastSecond >= RampShare * current && lastSecond < BindingShare * current)
             return current;

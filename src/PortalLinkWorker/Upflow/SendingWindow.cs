@@ -128,7 +128,7 @@ public sealed class SendingWindow(TimeProvider time)
 
         internal long ConnectionsOpened { get; } = connectionsOpened;
 
-        /// <summary>When its rate token was taken (local clock): when the budget meant it to leave.</summary>
+        /// <summary>The sending time its rate token reserved (local clock): when the budget meant it to leave.</summary>
         internal DateTimeOffset? Due { get; set; }
 
         internal DateTimeOffset? AnsweredAt { get; set; }

@@ -39,8 +39,9 @@ public sealed class PaceAgainstLimiterShapesTests
         // At the limit the rules lose at most a jitter 429's pause and margin; at 3× they must find the limit quickly.
         Assert.True(efficiency >= (configured == 1 ? 0.93 : 0.90), $"efficiency {efficiency:0.000}");
         Assert.True(run.Throttled <= 0.02 * run.Sent, $"{run.Throttled} 429s of {run.Sent} calls");
-        // Per-second shapes: from the tenth second on, calls go out within 5 % of the limit (a token bucket's burst no
-        // longer hides its rate: the second 429 reads it from what got through since the first).
+        // Per-second shapes: from the tenth second on, calls go out within 5 % of the limit. Simulated, without the start-up
+        // ramp and stalls of a real run: the benchmark measures the worker itself, where a token bucket at 3× still takes
+        // 28–34 s (docs/performance.md).
         if (configured > 1 && shape != RateLimitShape.FixedWindowMinute)
             Assert.InRange(run.CallsTenToTwenty / 10, 0.95 * Limit, 1.05 * Limit);
     }

@@ -18,7 +18,7 @@ namespace PortalLinkWorker.Upflow;
 /// </list>
 /// The estimate is made when the pause ends, not when the 429 arrives: by then every call sent before the refused one has
 /// been answered and reported by its replica, so the log is complete up to the refused call's sending time.
-/// A run under a few seconds is too short for the long estimate: the short one stands. The rate settles at <see cref="RateBudgetRules.Margin"/> of it in one step, never
+/// In the first run, a run under a few seconds is too short for the long estimate: the short one stands. The rate settles at <see cref="RateBudgetRules.Margin"/> of it in one step, never
 /// above where it was. Without a 429 it stays there for <see cref="RateBudgetRules.IncreaseDelay"/>, then climbs slowly
 /// (<see cref="RateBudgetRules.IncreaseStep"/> of itself per <see cref="RateBudgetRules.IncreaseInterval"/>) up to the
 /// configured maximum, so a limit that rises is found
@@ -154,15 +154,21 @@ public sealed record RateBudgetState(
         // than a second's pause, so that is the limit.
         var shortPause = pause <= PauseRounding;
         var current = CurrentRate(now, rules);
+        var firstRun = RateChangedAt == DateTimeOffset.MinValue;
         // The first seconds of the first run ramp up (cold connections and code): a 429 there whose last second held
         // nearly the rate is our own jitter, not a limit below the rate. Only before any settle: later, a run restarts
         // after every pause, and against a fixed window at 22/s for a limit of 20 this kept the rate at 22 with a 429
         // every 2 s. Two replicas at the limit drew one 1.4 s in, with 18 calls in that second at 20/s; settling at 18
         // cost the rest of the run 12 %.
-        if (RateChangedAt == DateTimeOffset.MinValue && lastSecond >= MinimumSample && shortPause && run < LongRunMinimum
+        if (firstRun && lastSecond >= MinimumSample && shortPause && run < LongRunMinimum
             && lastSecond >= RampShare * current && lastSecond < BindingShare * current)
             return current;
-        if (lastSecond >= MinimumSample && shortPause && (lastSecond < BindingShare * current || run < LongRunMinimum))
+        // A run too short for the long estimate reads its last second as the limit only in the first run. After a settle,
+        // a short run is the one after a pause, and a last second near the rate sent is a window that straddled two of a
+        // fixed window's (20 + 1 at a limit of 20): read as the limit, it settled at 21 and stepped 1 % per 429, a 429
+        // every 2 s for 10 s. The rules below step it 5 %.
+        if (lastSecond >= MinimumSample && shortPause
+            && (lastSecond < BindingShare * current || (firstRun && run < LongRunMinimum)))
             return lastSecond;
         // Everything we sent in the last second got through: the limit binds over longer than a second (a minute's window,
         // a bucket's burst), and what the run got through, the pause included, is what it allows. Retry-After comes in

@@ -205,6 +205,19 @@ public sealed class RateBudgetStateTests
     }
 
     [Fact]
+    public void Throttled_ShortRunAfterASettle_WithTheLastSecondNearTheRate_StepsByTheBindingShare()
+    {
+        // The rate was settled at 10/s 2.2 s before; the run since the pause is 1.2 s at 10/s, and its last second held 10:
+        // a fixed window's count straddled by that second, not a limit at 10. Read as the limit, the rate would step only
+        // by the margin (7.5) and meet the same 429 two seconds later; it steps 5 % more.
+        var at = T0 + TimeSpan.FromSeconds(10);
+        var admitted = Admitted(10, 1.2, at) with { Rate = 10, RateChangedAt = at - TimeSpan.FromSeconds(2.2) };
+        var (paused, _) = admitted.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+
+        Assert.Equal(0.95 * 10 * 0.75, paused.Settled(paused.PausedUntil, Rules).Rate, 2);
+    }
+
+    [Fact]
     public void Throttled_PerMinuteWindowSpentInABurst_CountsThePauseItAsksFor()
     {
         // 10/s configured; Upflow allowed 100 in a minute, all sent in the first 10 s, then says "come back in 50 s":

@@ -222,6 +222,92 @@ public sealed class RateBudgetTests
         await AdvanceUntil(time, () => bulk.All(t => t.IsCompleted));
     }
 
+    [Fact]
+    public async Task ReportReceived_ACallSeenLate_MovesTheFleetsLaterReservationsByTheExcess()
+    {
+        var onTime = await ReservationsAfterOneCall(sentLateBy: TimeSpan.Zero);
+        var late = await ReservationsAfterOneCall(sentLateBy: TimeSpan.FromMilliseconds(60));
+
+        // Replica A's call left 60 ms after its reservation, 10 ms of which the transit allowance covers: its next lease
+        // carries the 50 ms to the row, and every reservation made after it, A's own and then B's, is 50 ms later.
+        Assert.Equal(50, (late.NextOfA - onTime.NextOfA).TotalMilliseconds, 1);
+        Assert.Equal(50, (late.NextOfB - onTime.NextOfB).TotalMilliseconds, 1);
+    }
+
+    /// <summary>Replica A sends one call <paramref name="sentLateBy"/> after its reservation and reports its answer; then A
+    /// and B each take a token. Returns their reservations, from the start.</summary>
+    private static async Task<(TimeSpan NextOfA, TimeSpan NextOfB)> ReservationsAfterOneCall(TimeSpan sentLateBy)
+    {
+        var time = new FakeTimeProvider();
+        var start = time.GetUtcNow();
+        var store = new InMemoryRateBudgetStore(time);
+        var options = new UpflowOptions { MaxRequestsPerSecond = 10 };
+        var replicaA = Budget(store, time, options);
+        var replicaB = Budget(store, time, options);
+
+        var due = await Acquire(replicaA, time);
+        time.Advance(sentLateBy);
+        var call = await replicaA.SendAsync(due, CancellationToken.None);
+        time.Advance(TimeSpan.FromMilliseconds(20));
+        replicaA.ReportReceived(call);
+        var nextOfA = await Acquire(replicaA, time);
+        var nextOfB = await Acquire(replicaB, time);
+        return (nextOfA - start, nextOfB - start);
+    }
+
+    [Fact]
+    public async Task Lease_AnswerSlowerThanOneSeenBefore_ReservesOnTheQuickerReadingOfTheStoresClock()
+    {
+        // Replica A's row updates answer 40 ms late, except the first (the one before its first lease); B's at once. Both
+        // share one clock, so the store's reservations are the times to send at: read by each answer's own delay, A's
+        // would leave 40 ms late, 40 ms closer to B's next one.
+        var time = new FakeTimeProvider();
+        var start = time.GetUtcNow();
+        var store = new InMemoryRateBudgetStore(time);
+        var options = new UpflowOptions { MaxRequestsPerSecond = 10 };
+        var replicaA = Budget(new SlowAnswers(store, time, answer => answer == 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(40)),
+            time, options);
+        var replicaB = Budget(store, time, options);
+
+        var reservations = new List<DateTimeOffset>();
+        for (var i = 0; i < 4; i++)
+        {
+            reservations.Add(await Acquire(replicaA, time));
+            reservations.Add(await Acquire(replicaB, time));
+        }
+
+        // One every 1/rate and the transit allowance (101 ms at 10/s), in the order taken.
+        var spacing = SendingWindow.Spacing(10).TotalMilliseconds;
+        Assert.All(reservations.Zip(reservations.Skip(1)),
+            pair => Assert.InRange((pair.Second - pair.First).TotalMilliseconds, spacing - 1, spacing + 1));
+        Assert.Equal(spacing, (reservations[0] - start).TotalMilliseconds, 1);
+    }
+
+    /// <summary>Takes one token, moving the fake clock on 1 ms at a time; returns its reservation.</summary>
+    private static async Task<DateTimeOffset> Acquire(RateBudget budget, FakeTimeProvider time)
+    {
+        var acquired = Task.Run(() => budget.AcquireAsync(TimeSpan.FromSeconds(30), UpflowLane.Live, CancellationToken.None));
+        await AdvanceUntil(time, () => acquired.IsCompleted, TimeSpan.FromMilliseconds(1));
+        return await acquired;
+    }
+
+    /// <summary>A store whose answers come back late by <paramref name="delay"/> of the answer's index (from 0), on the
+    /// fake clock: the row is read and written at once, the answer is delayed on its way back.</summary>
+    private sealed class SlowAnswers(IRateBudgetStore inner, FakeTimeProvider time, Func<int, TimeSpan> delay) : IRateBudgetStore
+    {
+        private int _answers;
+
+        public async Task<(T Result, DateTimeOffset Now)> UpdateAsync<T>(
+            Func<RateBudgetState?, DateTimeOffset, (RateBudgetState State, T Result)> change, CancellationToken cancellationToken)
+        {
+            var answer = await inner.UpdateAsync(change, cancellationToken);
+            var late = delay(Interlocked.Increment(ref _answers) - 1);
+            if (late > TimeSpan.Zero)
+                await Task.Delay(late, time, cancellationToken);
+            return answer;
+        }
+    }
+
     /// <summary>Moves the fake clock on by <paramref name="step"/> (10 ms unless said) until <paramref name="condition"/>
     /// holds; bounded in real time, so a budget that never answers fails the test instead of hanging the run.</summary>
     internal static async Task AdvanceUntil(FakeTimeProvider time, Func<bool> condition, TimeSpan? step = null)

@@ -58,7 +58,7 @@ internal static class Report
         md.AppendLine(Inv, $"- Machine: nproc {m.Nproc}, memory {m.MemoryGiB:0.0} GiB, {m.Os}, {m.Runtime}");
         md.AppendLine(Inv, $"- Date: {m.Date}; whole run {d.TotalSeconds:0} s");
         md.AppendLine(Inv, $"- L = {p.LimitPerSecond:0.##}/s (the simulator's limit in every scenario); bulk items per scenario: {p.PerSecondRequests} (per-second shapes), {p.PerMinuteRequests} (per-minute window), {p.CampaignRequests} (campaign); a live request every {p.LiveIntervalSeconds:0} s; simulator latency {p.SimulatorLatencyMs} ms.");
-        md.AppendLine(Inv, $"- Worker: `Upflow:MaxRequestsPerSecond` = L or 3L on every replica; everything else its options classes' defaults (`Upflow:MaxConcurrentRequests` {p.WorkerMaxConcurrentRequests}). Replicas are hosts in the bench's process sharing one database and API key.");
+        md.AppendLine(Inv, $"- Worker: `Upflow:MaxRequestsPerSecond` = L or 3L on every replica; everything else its options classes' defaults (`Upflow:MaxConcurrentRequests` {p.WorkerMaxConcurrentRequests}). Replicas are hosts in the bench's process sharing one database and API key. One unreported warm-up scenario (200 items, sliding window at L, 1 replica) runs first, so that no reported scenario carries the process's JIT cost.");
         md.AppendLine("- Efficiency = ((bulk + live) ÷ the shape's long-run rate) ÷ (first publish → last outcome). Peak in-flight: the simulator's `peakInFlight` (every replica). Settle: from when the simulator's calls per UTC second stay within 5 % of L.");
         md.AppendLine();
         md.AppendLine("## Summary");

@@ -55,6 +55,7 @@ public sealed class PortalLinkDbContext(DbContextOptions<PortalLinkDbContext> op
         budget.Property(b => b.AdmittedLatestSlot).HasColumnName("admitted_latest_slot").HasDefaultValue(0L);
         budget.Property(b => b.ThrottledAt).HasColumnName("throttled_at");
         budget.Property(b => b.ThrottledPause).HasColumnName("throttled_pause").HasDefaultValue(TimeSpan.Zero);
+        budget.Property(b => b.LastRefusedAt).HasColumnName("last_refused_at");
 
         var campaign = modelBuilder.Entity<Campaign>();
         campaign.ToTable("portal_link_campaigns", t => t.HasCheckConstraint("ck_portal_link_campaigns_counts",

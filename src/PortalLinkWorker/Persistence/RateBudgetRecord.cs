@@ -10,20 +10,21 @@ public sealed class RateBudgetRecord
 {
     public const string Columns =
         "account, tokens, refilled_at, paused_until, rate, rate_changed_at, updated_at, admitted_slots, admitted_latest_slot, " +
-        "throttled_at, throttled_pause";
+        "throttled_at, throttled_pause, last_refused_at";
 
     /// <summary>Creates the row unless another replica just did (then no row is affected).</summary>
     public const string Insert = $"""
         INSERT INTO upflow_rate_budgets ({Columns})
         VALUES (@account, @tokens, @refilled_at, @paused_until, @rate, @rate_changed_at, @updated_at, @admitted_slots,
-                @admitted_latest_slot, @throttled_at, @throttled_pause)
+                @admitted_latest_slot, @throttled_at, @throttled_pause, @last_refused_at)
         ON CONFLICT (account) DO NOTHING
         """;
 
     public const string Update = """
         UPDATE upflow_rate_budgets SET tokens = @tokens, refilled_at = @refilled_at, paused_until = @paused_until, rate = @rate,
             rate_changed_at = @rate_changed_at, updated_at = @updated_at, admitted_slots = @admitted_slots,
-            admitted_latest_slot = @admitted_latest_slot, throttled_at = @throttled_at, throttled_pause = @throttled_pause
+            admitted_latest_slot = @admitted_latest_slot, throttled_at = @throttled_at, throttled_pause = @throttled_pause,
+            last_refused_at = @last_refused_at
         WHERE account = @account
         """;
 
@@ -48,9 +49,12 @@ public sealed class RateBudgetRecord
     /// <summary>The pause that 429 asked for.</summary>
     public TimeSpan ThrottledPause { get; set; }
 
+    /// <summary>When the call refused in the last settled episode was sent; null before any.</summary>
+    public DateTimeOffset? LastRefusedAt { get; set; }
+
     public RateBudgetState ToState() => new(Tokens, RefilledAt, PausedUntil, Rate, RateChangedAt,
         AdmittedSlots.Length == AdmissionLog.SlotCount ? new AdmissionLog(AdmittedSlots, AdmittedLatestSlot) : AdmissionLog.Empty,
-        ThrottledAt, ThrottledPause);
+        ThrottledAt, ThrottledPause, LastRefusedAt);
 
     public void Apply(RateBudgetState state, DateTimeOffset now)
     {
@@ -63,6 +67,7 @@ public sealed class RateBudgetRecord
         AdmittedLatestSlot = state.Admitted.LatestSlot;
         ThrottledAt = state.ThrottledAt;
         ThrottledPause = state.ThrottledPause;
+        LastRefusedAt = state.LastRefusedAt;
         UpdatedAt = now;
     }
 
@@ -79,6 +84,7 @@ public sealed class RateBudgetRecord
         AdmittedLatestSlot = reader.Get<long>("admitted_latest_slot"),
         ThrottledAt = reader.GetOrNullValue<DateTimeOffset>("throttled_at"),
         ThrottledPause = reader.Get<TimeSpan>("throttled_pause"),
+        LastRefusedAt = reader.GetOrNullValue<DateTimeOffset>("last_refused_at"),
     };
 
     public void AddParameters(NpgsqlParameterCollection parameters)
@@ -94,5 +100,6 @@ public sealed class RateBudgetRecord
         parameters.Add(new NpgsqlParameter<long>("admitted_latest_slot", AdmittedLatestSlot));
         parameters.Add(Sql.Nullable("throttled_at", ThrottledAt, NpgsqlDbType.TimestampTz));
         parameters.Add(new NpgsqlParameter<TimeSpan>("throttled_pause", ThrottledPause));
+        parameters.Add(Sql.Nullable("last_refused_at", LastRefusedAt, NpgsqlDbType.TimestampTz));
     }
 }

@@ -61,6 +61,16 @@ public sealed record AdmissionLog(int[] Slots, long LatestSlot)
         return total;
     }
 
+    /// <summary>Calls admitted that were sent in the slots from <paramref name="from"/>'s up to, not including,
+    /// <paramref name="to"/>'s: on slot boundaries (whole seconds), exactly those sent between the two.</summary>
+    public int CountSlots(DateTimeOffset from, DateTimeOffset to)
+    {
+        var total = 0;
+        for (var slot = Math.Max(SlotOf(from), LatestSlot - SlotCount + 1); slot < SlotOf(to) && slot <= LatestSlot; slot++)
+            total += Slots[Index(slot)];
+        return total;
+    }
+
     /// <summary>When the current busy run began: the earliest slot with admitted calls reached from the latest one
     /// without crossing <see cref="IdleGap"/>; null when nothing was admitted within the span.</summary>
     public DateTimeOffset? BusySince(DateTimeOffset now)

@@ -33,7 +33,8 @@ public sealed record RateBudgetState(
     DateTimeOffset RateChangedAt,
     AdmissionLog Admitted,
     DateTimeOffset? ThrottledAt = null,
-    TimeSpan ThrottledPause = default)
+    TimeSpan ThrottledPause = default,
+    DateTimeOffset? LastRefusedAt = null)
 {
     private const double TokenEpsilon = 1e-9;
 
@@ -155,6 +156,8 @@ public sealed record RateBudgetState(
         var shortPause = pause <= PauseRounding;
         var current = CurrentRate(now, rules);
         var firstRun = RateChangedAt == DateTimeOffset.MinValue;
+        if (shortPause && AlignedWindowLimit(now) is { } aligned)
+            return aligned;
         // The first seconds of the first run ramp up (cold connections and code): a 429 there whose last second held
         // nearly the rate is our own jitter, not a limit below the rate. Only before any settle: later, a run restarts
         // after every pause, and against a fixed window at 22/s for a limit of 20 this kept the rate at 22 with a 429
@@ -197,10 +200,47 @@ public sealed record RateBudgetState(
         return Math.Max(longEstimate, BindingShare * lastSecond);
     }
 
+    /// <summary>
+    /// The limit of a fixed window per second counted against the clock's whole seconds (a counter per second: the usual
+    /// way to build one), when the 429s at <paramref name="now"/> and at <see cref="LastRefusedAt"/> both read as one;
+    /// otherwise null.
+    /// </summary>
+    /// <remarks>
+    /// Such a window refuses at the same count since the whole second every time, while the last second, straddling
+    /// two of its windows, holds more: 7 calls before the second began and 20 after it read as a limit of 27 for a window
+    /// of 20, and 5 % steps took four more 429s, one every 2 s, to come down (0.86–0.91 of the limit). A 429 reads as one
+    /// when the count since its whole second is clearly under its last second's (a straddle), and the whole second
+    /// before held no more than it (else that second would have been refused). A sliding window or a bucket refused in a
+    /// steady run fails the second test (the whole second before held the rate); two 429s whose counts agree within a
+    /// call make it a window, and the lower count is its limit.
+    /// </remarks>
+    private double? AlignedWindowLimit(DateTimeOffset now)
+    {
+        if (LastRefusedAt is not { } before || before >= now || now - before > AdmissionLog.Span - TimeSpan.FromSeconds(2))
+            return null;
+        return FullAtWholeSecondCount(now) is { } aligned && FullAtWholeSecondCount(before) is { } alignedBefore
+            && Math.Abs(aligned - alignedBefore) <= 1
+            ? Math.Min(aligned, alignedBefore)
+            : null;
+    }
+
+    /// <summary>The calls admitted since the whole second of <paramref name="at"/> (a refused call's sending time), when the
+    /// 429 there reads as a fixed window's (<see cref="AlignedWindowLimit"/>).</summary>
+    private double? FullAtWholeSecondCount(DateTimeOffset at)
+    {
+        var intoSecond = TimeSpan.FromTicks(at.UtcTicks % TimeSpan.TicksPerSecond);
+        var aligned = Admitted.Count(at, intoSecond);
+        var lastSecond = Admitted.Count(at, TimeSpan.FromSeconds(1));
+        var wholeSecond = at - intoSecond;
+        var secondBefore = Admitted.CountSlots(wholeSecond - TimeSpan.FromSeconds(1), wholeSecond);
+        return aligned >= MinimumSample && aligned < BindingShare * lastSecond && secondBefore <= aligned + 1 ? aligned : null;
+    }
+
     /// <summary>Upflow answered 429 to a call sent at <paramref name="sentAt"/>, and calls pause for <paramref name="pause"/>
     /// (Upflow's Retry-After when <paramref name="askedByUpflow"/>, else our own backoff). Every
     /// replica waits until then, and the bucket restarts empty (the resumption is paced, not a herd). The rate settles
-    /// when the pause ends (<see cref="Settled"/>); 429s of calls already in flight during the pause change nothing more.</summary>
+    /// when the pause ends (<see cref="Settled"/>); 429s of calls already in flight during the pause, or sent before the rate in
+    /// force was settled, change nothing more.</summary>
     public (RateBudgetState State, bool NewEpisode) Throttled(DateTimeOffset now, DateTimeOffset sentAt, TimeSpan pause,
         RateBudgetRules rules, bool askedByUpflow = true)
     {
@@ -209,6 +249,11 @@ public sealed record RateBudgetState(
         var pausedUntil = now + pause > PausedUntil ? now + pause : PausedUntil;
         var refusedAt = sentAt < now ? sentAt : now;
         var newEpisode = ThrottledAt is null && now >= PausedUntil;
+        // A call sent before the rate in force was settled left at the rate before it: its 429 (another replica's call,
+        // reported after the pause it shared) says nothing of this rate, and read against the same last second again it
+        // stepped the rate down a second time. It pauses as Upflow asks; the rate stays.
+        if (ThrottledAt is null && refusedAt < RateChangedAt)
+            return (this with { Tokens = 0, RefilledAt = pausedUntil, PausedUntil = pausedUntil }, newEpisode);
         return (this with
         {
             Tokens = 0,
@@ -229,6 +274,6 @@ public sealed record RateBudgetState(
         var rate = EstimateLimit(refusedAt, ThrottledPause, rules) is { } limit
             ? Math.Clamp(limit * rules.Margin, rules.MinRate, current)
             : current;
-        return this with { Rate = rate, RateChangedAt = now, ThrottledAt = null, ThrottledPause = default };
+        return this with { Rate = rate, RateChangedAt = now, ThrottledAt = null, ThrottledPause = default, LastRefusedAt = refusedAt };
     }
 }

@@ -218,6 +218,52 @@ public sealed class RateBudgetStateTests
     }
 
     [Fact]
+    public void Throttled_FixedWindowCountedByWholeSeconds_SettlesAtTheCountSinceTheWholeSecond()
+    {
+        // A window of 6 per whole second, sent 8/s. The first 429: 3 calls before the second began, 6 after, refused at
+        // .6. Then the pause, 3 calls before the next whole second, 6 after it, refused again. Each last second holds 7.5–9,
+        // but both 429s came 6 calls into their whole second, and the second before held less: the limit is 6.
+        var calls = new List<DateTimeOffset>();
+        calls.AddRange(Evenly(T0 - Ms(375), 3, 8));
+        calls.AddRange(Evenly(T0, 6, 10));
+        calls.AddRange(Evenly(T0 + Ms(1600), 3, 8));
+        calls.AddRange(Evenly(T0 + Ms(2000), 6, 8));
+        var at = T0 + Ms(2800);
+        var state = RateBudgetState.Initial(T0, Rules).Admit(calls, at) with
+        {
+            Rate = 8, RateChangedAt = T0 + Ms(1600), LastRefusedAt = T0 + Ms(600),
+        };
+
+        var (paused, _) = state.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+
+        Assert.Equal(6 * 0.75, paused.Settled(paused.PausedUntil, Rules).Rate, 6);
+    }
+
+    [Fact]
+    public void Throttled_SteadyRunRefusedAtTheSameCountSinceTheWholeSecond_IsNotReadAsAFixedWindow()
+    {
+        // 8/s for 6 s, refused 6 calls into a whole second, as the previous 429 (3 s before, in the same run) was: the whole
+        // second before each let 8 through, so no fixed window of 6 per second was there. The estimate is the one without
+        // the previous 429.
+        var at = T0 + Ms(5740);
+        var steady = RateBudgetState.Initial(T0, Rules).Admit([.. Evenly(T0, 48, 8)], T0 + TimeSpan.FromSeconds(6)) with
+        {
+            Rate = 8, RateChangedAt = T0 - TimeSpan.FromSeconds(30),
+        };
+        var withPrevious = steady with { LastRefusedAt = T0 + Ms(2740) };
+
+        var (pausedWithout, _) = steady.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+        var (pausedWith, _) = withPrevious.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+
+        Assert.Equal(pausedWithout.Settled(pausedWithout.PausedUntil, Rules).Rate,
+            pausedWith.Settled(pausedWith.PausedUntil, Rules).Rate, 6);
+    }
+
+    /// <summary><paramref name="count"/> sending times <paramref name="perSecond"/> apart from <paramref name="from"/>.</summary>
+    private static IEnumerable<DateTimeOffset> Evenly(DateTimeOffset from, int count, double perSecond) =>
+        Enumerable.Range(0, count).Select(i => from + TimeSpan.FromSeconds(i / perSecond));
+
+    [Fact]
     public void Throttled_PerMinuteWindowSpentInABurst_CountsThePauseItAsksFor()
     {
         // 10/s configured; Upflow allowed 100 in a minute, all sent in the first 10 s, then says "come back in 50 s":
@@ -238,6 +284,21 @@ public sealed class RateBudgetStateTests
         Assert.False(newEpisode);
         Assert.Equal(at, second.ThrottledAt);
         Assert.Equal(first.Settled(second.PausedUntil, Rules).Rate, second.Settled(second.PausedUntil, Rules).Rate, 6);
+    }
+
+    [Fact]
+    public void Throttled_CallSentBeforeTheRateWasSettled_PausesButKeepsTheRate()
+    {
+        // The other replica's call, sent 20 ms after the first 429's and answered 429 too, is reported only after the pause
+        // ended and the rate settled: it pauses again as Upflow asks, and the rate stays where the first 429 put it.
+        var at = T0 + TimeSpan.FromSeconds(10);
+        var (first, _) = Admitted(8, 10, at).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+        var settled = first.Settled(first.PausedUntil, Rules);
+        var reportedAt = first.PausedUntil + Ms(5);
+        var (late, _) = settled.Throttled(reportedAt, at + Ms(20), TimeSpan.FromSeconds(1), Rules);
+
+        Assert.Equal(reportedAt + TimeSpan.FromSeconds(1), late.PausedUntil);
+        Assert.Equal(settled.Rate, late.Settled(late.PausedUntil, Rules).Rate, 6);
     }
 
     [Fact]

@@ -286,6 +286,10 @@ namespace PortalLinkWorker.Persistence.Migrations
                         .HasColumnName("admitted_slots")
                         .HasDefaultValueSql("'{}'::integer[]");
 
+                    b.Property<DateTimeOffset?>("LastRefusedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_refused_at");
+
                     b.Property<DateTimeOffset>("PausedUntil")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("paused_until");

@@ -15,6 +15,8 @@ namespace PortalLinkWorker.Upflow;
 /// <item><b>long</b>, when the last second let through all we sent: the calls admitted since the busy run began (up to a
 /// minute), divided by the run's length plus the pause Upflow asks for. A per-minute window spent in a burst says "come
 /// back in 40 s": its 1,200 calls over 20 s + 40 s are 20/s. A token bucket's burst drains away the same way.</item>
+/// <item><b>aligned</b>: the calls admitted since the whole second, when two 429s came the same count into their whole
+/// seconds and their last seconds held more: a fixed window per second, straddled (<see cref="AlignedWindowLimit"/>).</item>
 /// </list>
 /// The estimate is made when the pause ends, not when the 429 arrives: by then every call sent before the refused one has
 /// been answered and reported by its replica, so the log is complete up to the refused call's sending time.
@@ -54,6 +56,14 @@ public sealed record RateBudgetState(
     /// <summary>In a run's first seconds, a last second that held at least this share of the rate was ramping up, not
     /// held back by a limit; under it (a third of the rate at 3× the limit), the limit binds.</summary>
     private const double RampShare = 0.8;
+
+    /// <summary>How far the last second's count may fall short of what a per-second limiter counted, in calls. The log
+    /// counts by sending time in quarter-second slots, the first one by the share of it inside the second as if its calls
+    /// were spread evenly (half a call either way when they are); and a call that reached Upflow late counts in Upflow's
+    /// second before the refused call but not in ours (one call). A sliding window of 20 refused a call in a steady run
+    /// at 20/s (our own jitter) whose last second the log counted as 18.6; read as the limit, the rate settled 7.5 % below
+    /// it for the rest of the run (0.926 of the limit).</summary>
+    private const double CountError = 1.5;
 
     /// <summary>How far back a run is looked at to tell whether it was steady before a 429.</summary>
     private static readonly TimeSpan SteadySpan = TimeSpan.FromSeconds(5);
@@ -170,8 +180,14 @@ public sealed record RateBudgetState(
         // a short run is the one after a pause, and a last second near the rate sent is a window that straddled two of a
         // fixed window's (20 + 1 at a limit of 20): read as the limit, it settled at 21 and stepped 1 % per 429, a 429
         // every 2 s for 10 s. The rules below step it 5 %.
-        if (lastSecond >= MinimumSample && shortPause
-            && (lastSecond < BindingShare * current || (firstRun && run < LongRunMinimum)))
+        // A run that got through all it sent in its last seconds, and whose last second is short of the rate by no more
+        // than the count's error, was not held back in that second either.
+        var steadySpan = run < SteadySpan ? run : SteadySpan;
+        var recent = Admitted.Count(now, steadySpan) / Math.Max(AdmissionLog.SlotLength.TotalSeconds, steadySpan.TotalSeconds);
+        var shortOfRate = recent >= BindingShare * current
+            ? lastSecond + CountError < BindingShare * current
+            : lastSecond < BindingShare * current;
+        if (lastSecond >= MinimumSample && shortPause && (shortOfRate || (firstRun && run < LongRunMinimum)))
             return lastSecond;
         // Everything we sent in the last second got through: the limit binds over longer than a second (a minute's window,
         // a bucket's burst), and what the run got through, the pause included, is what it allows. Retry-After comes in
@@ -190,11 +206,9 @@ public sealed record RateBudgetState(
         // a per-second window drew a 429 every 2 s at 1 % steps): at most the binding share of the last second per 429.
         // Steady is judged over the last few seconds, not the whole run: two replicas' first seconds (cold connections,
         // 7 and 17 calls) made a run steady at 20/s for 7 s look like a burst, and one jitter 429 cost the rest of it 5 %.
-        var steadySpan = run < SteadySpan ? run : SteadySpan;
-        var recent = Admitted.Count(now, steadySpan) / Math.Max(AdmissionLog.SlotLength.TotalSeconds, steadySpan.TotalSeconds);
         if (recent >= BindingShare * lastSecond)
         {
-            var sentAtMost = Math.Min(lastSecond, current);
+            var sentAtMost = Math.Min(lastSecond + CountError, current);
             return now - RateChangedAt >= rules.IncreaseDelay ? sentAtMost : BindingShare * sentAtMost;
         }
         return Math.Max(longEstimate, BindingShare * lastSecond);

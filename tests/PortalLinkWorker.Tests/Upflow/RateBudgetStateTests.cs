@@ -193,6 +193,21 @@ public sealed class RateBudgetStateTests
     }
 
     [Fact]
+    public void Throttled_JitterAtTheLimit_WithTheLastSecondCountedACallShort_StepsByTheMarginOnly()
+    {
+        // 10/s for 10 s, then one 429 for 1 s; the log holds 9 calls in the last second (one call reached Upflow late,
+        // inside its second but not ours). Within the count's error of the rate: our jitter, not a limit of 9.
+        var at = T0 + TimeSpan.FromSeconds(10);
+        var calls = Evenly(T0 + Ms(50), 100, 10).Where((_, i) => i != 95).ToList();
+        var state = RateBudgetState.Initial(T0, Rules).Admit(calls, at);
+        Assert.Equal(9, state.Admitted.Count(at, TimeSpan.FromSeconds(1)), 1);
+
+        var (paused, _) = state.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+
+        Assert.Equal(10 * 0.75, paused.Settled(paused.PausedUntil, Rules).Rate, 6);
+    }
+
+    [Fact]
     public void Throttled_SecondJitter429SoonAfterASettle_StepsByTheBindingShare()
     {
         // The steady run of the test above, but its rate was settled 5 s before (less than RateIncreaseDelay): the margin

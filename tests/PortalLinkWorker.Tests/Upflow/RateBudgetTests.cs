@@ -283,10 +283,11 @@ public sealed class RateBudgetTests
         Assert.Equal(spacing, (reservations[0] - start).TotalMilliseconds, 1);
     }
 
-    /// <summary>Takes one token, moving the fake clock on 1 ms at a time; returns its reservation.</summary>
+    /// <summary>Takes one token, moving the fake clock on 1 ms at a time; returns its reservation. Called on the test's
+    /// thread, so that the lease is asked for before the clock moves.</summary>
     private static async Task<DateTimeOffset> Acquire(RateBudget budget, FakeTimeProvider time)
     {
-        var acquired = Task.Run(() => budget.AcquireAsync(TimeSpan.FromSeconds(30), UpflowLane.Live, CancellationToken.None));
+        var acquired = budget.AcquireAsync(TimeSpan.FromSeconds(30), UpflowLane.Live, CancellationToken.None);
         await AdvanceUntil(time, () => acquired.IsCompleted, TimeSpan.FromMilliseconds(1));
         return await acquired;
     }

@@ -207,26 +207,18 @@ public sealed class RateBudgetStateTests
         Assert.Equal(10 * 0.75, paused.Settled(paused.PausedUntil, Rules).Rate, 6);
     }
 
-    [Fact]
-    public void Throttled_SecondJitter429SoonAfterASettle_StepsByTheBindingShare()
+    [Theory]
+    // The steady run of the test above, but its rate was settled 5 s before (less than RateIncreaseDelay): the margin was
+    // not enough, so this 429 steps down as for a burst.
+    [InlineData(10, 5)]
+    // The rate was settled 2.2 s before; the run since the pause is 1.2 s at 10/s, and its last second held 10: a fixed
+    // window's count straddled by that second, not a limit at 10. Read as the limit, the rate would step only by the
+    // margin (7.5) and meet the same 429 two seconds later; it steps 5 % more.
+    [InlineData(1.2, 2.2)]
+    public void Throttled_SoonAfterASettle_WithTheLastSecondAtTheRate_StepsByTheBindingShare(double runSeconds, double settledBefore)
     {
-        // The steady run of the test above, but its rate was settled 5 s before (less than RateIncreaseDelay): the margin
-        // was not enough, so this 429 steps down as for a burst.
         var at = T0 + TimeSpan.FromSeconds(10);
-        var admitted = Admitted(10, 10, at) with { Rate = 10, RateChangedAt = at - TimeSpan.FromSeconds(5) };
-        var (paused, _) = admitted.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
-
-        Assert.Equal(0.95 * 10 * 0.75, paused.Settled(paused.PausedUntil, Rules).Rate, 1);
-    }
-
-    [Fact]
-    public void Throttled_ShortRunAfterASettle_WithTheLastSecondNearTheRate_StepsByTheBindingShare()
-    {
-        // The rate was settled at 10/s 2.2 s before; the run since the pause is 1.2 s at 10/s, and its last second held 10:
-        // a fixed window's count straddled by that second, not a limit at 10. Read as the limit, the rate would step only
-        // by the margin (7.5) and meet the same 429 two seconds later; it steps 5 % more.
-        var at = T0 + TimeSpan.FromSeconds(10);
-        var admitted = Admitted(10, 1.2, at) with { Rate = 10, RateChangedAt = at - TimeSpan.FromSeconds(2.2) };
+        var admitted = Admitted(10, runSeconds, at) with { Rate = 10, RateChangedAt = at - TimeSpan.FromSeconds(settledBefore) };
         var (paused, _) = admitted.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
 
         Assert.Equal(0.95 * 10 * 0.75, paused.Settled(paused.PausedUntil, Rules).Rate, 2);

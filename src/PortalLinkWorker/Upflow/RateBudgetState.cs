@@ -61,8 +61,8 @@ public sealed record RateBudgetState(
     /// counts by sending time in quarter-second slots, the first one by the share of it inside the second as if its calls
     /// were spread evenly (half a call either way when they are); and a call that reached Upflow late counts in Upflow's
     /// second before the refused call but not in ours (one call). A sliding window of 20 refused a call in a steady run
-    /// at 20/s (our own jitter) whose last second the log counted as 18.6; read as the limit, the rate settled 7.5 % below
-    /// it for the rest of the run (0.926 of the limit).</summary>
+    /// at 20/s (our own jitter) whose last second the log counted short of 19; read as the limit, it left calls at 18–19 a
+    /// second for the rest of the run (0.926 of the limit).</summary>
     private const double CountError = 1.5;
 
     /// <summary>How far back a run is looked at to tell whether it was steady before a 429.</summary>
@@ -176,12 +176,12 @@ public sealed record RateBudgetState(
         if (firstRun && lastSecond >= MinimumSample && shortPause && run < LongRunMinimum
             && lastSecond >= RampShare * current && lastSecond < BindingShare * current)
             return current;
-        // A run too short for the long estimate reads its last second as the limit only in the first run. After a settle,
-        // a short run is the one after a pause, and a last second near the rate sent is a window that straddled two of a
-        // fixed window's (20 + 1 at a limit of 20): read as the limit, it settled at 21 and stepped 1 % per 429, a 429
+        // The last second is the limit when it is short of the rate we sent at. After a run that got through all it sent
+        // in its last seconds, "short" means by more than the count's error: within it, that second was not held back.
+        // A run too short for the long estimate reads its last second as the limit too, but only in the first run. After
+        // a settle, a short run is the one after a pause, and a last second near the rate sent straddled two of a fixed
+        // window's seconds (20 + 1 at a limit of 20): read as the limit, it settled at 21 and stepped 1 % per 429, a 429
         // every 2 s for 10 s. The rules below step it 5 %.
-        // A run that got through all it sent in its last seconds, and whose last second is short of the rate by no more
-        // than the count's error, was not held back in that second either.
         var steadySpan = run < SteadySpan ? run : SteadySpan;
         var recent = Admitted.Count(now, steadySpan) / Math.Max(AdmissionLog.SlotLength.TotalSeconds, steadySpan.TotalSeconds);
         var shortOfRate = recent >= BindingShare * current
@@ -265,7 +265,7 @@ public sealed record RateBudgetState(
         var newEpisode = ThrottledAt is null && now >= PausedUntil;
         // A call sent before the rate in force was settled left at the rate before it: its 429 (another replica's call,
         // reported after the pause it shared) says nothing of this rate, and read against the same last second again it
-        // stepped the rate down a second time. It pauses as Upflow asks; the rate stays.
+        // would step the rate down a second time for one episode. It pauses as Upflow asks; the rate stays.
         if (ThrottledAt is null && refusedAt < RateChangedAt)
             return (this with { Tokens = 0, RefilledAt = pausedUntil, PausedUntil = pausedUntil }, newEpisode);
         return (this with

@@ -265,8 +265,9 @@ public sealed record RateBudgetState(
         var newEpisode = ThrottledAt is null && now >= PausedUntil;
         // A call sent before the rate in force was settled left at the rate before it: its 429 (another replica's call,
         // reported after the pause it shared) says nothing of this rate, and read against the same last second again it
-        // would step the rate down a second time for one episode. It pauses as Upflow asks; the rate stays.
-        if (ThrottledAt is null && refusedAt < RateChangedAt)
+        // would step the rate down a second time for one episode. It pauses as Upflow asks; the rate stays, and a 429 of
+        // the episode in progress keeps its own time (an older one would move the estimate to before the settle).
+        if (refusedAt < RateChangedAt)
             return (this with { Tokens = 0, RefilledAt = pausedUntil, PausedUntil = pausedUntil }, newEpisode);
         return (this with
         {

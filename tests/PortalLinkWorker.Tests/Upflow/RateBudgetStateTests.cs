@@ -306,6 +306,12 @@ public sealed class RateBudgetStateTests
 
         Assert.Equal(reportedAt + TimeSpan.FromSeconds(1), late.PausedUntil);
         Assert.Equal(settled.Rate, late.Settled(late.PausedUntil, Rules).Rate, 6);
+
+        // Reported during a new episode instead, it leaves that episode's refused call where it was.
+        var refusedAgain = reportedAt + Ms(100);
+        var (episode, _) = settled.Throttled(refusedAgain, refusedAgain, TimeSpan.FromSeconds(1), Rules);
+        var (withStale, _) = episode.Throttled(refusedAgain + Ms(10), at + Ms(20), TimeSpan.FromSeconds(1), Rules);
+        Assert.Equal(refusedAgain, withStale.ThrottledAt);
     }
 
     [Fact]

@@ -46,37 +46,38 @@ public sealed record AdmissionLog(int[] Slots, long LatestSlot)
         var nowSlot = SlotOf(now);
         var start = now - window;
         var startSlot = SlotOf(start);
-        var total = 0.0;
-        for (var slot = Math.Max(startSlot, Math.Max(LatestSlot, nowSlot) - SlotCount + 1); slot <= Math.Min(nowSlot, LatestSlot); slot++)
+        double total = SumSlots(startSlot + 1, nowSlot, nowSlot);
+        if (startSlot >= OldestSlot(nowSlot) && startSlot <= Math.Min(nowSlot, LatestSlot))
         {
-            var count = Slots[Index(slot)];
-            if (slot == startSlot)
-            {
-                var slotEnd = DateTimeOffset.FromUnixTimeMilliseconds((slot + 1) * (long)SlotLength.TotalMilliseconds);
-                total += count * Math.Clamp((slotEnd - start) / SlotLength, 0, 1);
-            }
-            else
-                total += count;
+            var slotEnd = DateTimeOffset.FromUnixTimeMilliseconds((startSlot + 1) * (long)SlotLength.TotalMilliseconds);
+            total += Slots[Index(startSlot)] * Math.Clamp((slotEnd - start) / SlotLength, 0, 1);
         }
         return total;
     }
 
     /// <summary>Calls admitted that were sent in the slots from <paramref name="from"/>'s up to, not including,
     /// <paramref name="to"/>'s: on slot boundaries (whole seconds), exactly those sent between the two.</summary>
-    public int CountSlots(DateTimeOffset from, DateTimeOffset to)
+    public int CountSlots(DateTimeOffset from, DateTimeOffset to) => SumSlots(SlotOf(from), SlotOf(to) - 1, SlotOf(to));
+
+    /// <summary>The calls of the slots <paramref name="first"/> to <paramref name="last"/> that are within the span at
+    /// <paramref name="nowSlot"/> and not ahead of the log.</summary>
+    private int SumSlots(long first, long last, long nowSlot)
     {
         var total = 0;
-        for (var slot = Math.Max(SlotOf(from), LatestSlot - SlotCount + 1); slot < SlotOf(to) && slot <= LatestSlot; slot++)
+        for (var slot = Math.Max(first, OldestSlot(nowSlot)); slot <= Math.Min(last, Math.Min(nowSlot, LatestSlot)); slot++)
             total += Slots[Index(slot)];
         return total;
     }
+
+    /// <summary>The oldest slot still within the span at <paramref name="nowSlot"/>.</summary>
+    private long OldestSlot(long nowSlot) => Math.Max(LatestSlot, nowSlot) - SlotCount + 1;
 
     /// <summary>When the current busy run began: the earliest slot with admitted calls reached from the latest one
     /// without crossing <see cref="IdleGap"/>; null when nothing was admitted within the span.</summary>
     public DateTimeOffset? BusySince(DateTimeOffset now)
     {
         var nowSlot = SlotOf(now);
-        var oldest = Math.Max(nowSlot, LatestSlot) - SlotCount + 1;
+        var oldest = OldestSlot(nowSlot);
         var gapSlots = (long)(IdleGap / SlotLength);
         long? start = null;
         var empty = 0L;

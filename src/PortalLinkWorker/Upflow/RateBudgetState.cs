@@ -15,6 +15,8 @@ namespace PortalLinkWorker.Upflow;
 /// <item><b>long</b>, when the last second let through all we sent: the calls admitted since the busy run began (up to a
 /// minute), divided by the run's length plus the pause Upflow asks for. A per-minute window spent in a burst says "come
 /// back in 40 s": its 1,200 calls over 20 s + 40 s are 20/s. A token bucket's burst drains away the same way.</item>
+/// <item><b>refilled</b>: the calls admitted since the last 429, over the time since it, when the run after its pause got
+/// through far less on average than in its last second: a bucket's refill spent (<see cref="RefilledBurstLimit"/>).</item>
 /// <item><b>aligned</b>: the calls admitted since the whole second, when two 429s came the same count into their whole
 /// seconds and their last seconds held more: a fixed window per second, straddled (<see cref="AlignedWindowLimit"/>).</item>
 /// </list>
@@ -64,6 +66,10 @@ public sealed record RateBudgetState(
     /// at 20/s (our own jitter) whose last second the log counted short of 19; read as the limit, it left calls at 18–19 a
     /// second for the rest of the run (0.926 of the limit).</summary>
     private const double CountError = 1.5;
+
+    /// <summary>A run after a pause that got through on average since the last 429 less than this share of its last second
+    /// spent a bucket's refill (<see cref="RefilledBurstLimit"/>).</summary>
+    private const double DrainedShare = 0.75;
 
     /// <summary>How far back a run is looked at to tell whether it was steady before a 429.</summary>
     private static readonly TimeSpan SteadySpan = TimeSpan.FromSeconds(5);
@@ -198,6 +204,8 @@ public sealed record RateBudgetState(
         // second, so a stray one or two is an edge, not a sample): the limiter was already refusing.
         if (lastSecond < MinimumSample || !shortPause)
             return longEstimate;
+        if (RefilledBurstLimit(now, since, lastSecond) is { } refilled)
+            return refilled;
         // A short pause after a second that let everything through: a bucket's burst ran out, or our own pacing jittered
         // over a per-second limit. A run that got through on average what its last second did was steady, not draining a
         // burst, and a first such 429 (the rate held since the last settle for longer than it holds) is our jitter: the
@@ -236,6 +244,44 @@ public sealed record RateBudgetState(
             && Math.Abs(aligned - alignedBefore) <= 1
             ? Math.Min(aligned, alignedBefore)
             : null;
+    }
+
+    /// <summary>
+    /// The rate a limiter with a burst (a token bucket) allows, when the run refused at <paramref name="now"/> followed
+    /// the short pause of the last settled 429 without a break and got through on average since that 429 under
+    /// <see cref="DrainedShare"/> of its last second: the calls admitted from that 429 to this one, over the time between
+    /// them. Otherwise null.
+    /// </summary>
+    /// <remarks>
+    /// A bucket refills while calls pause, and the run after the pause spends that refill on top of the bucket's rate:
+    /// every second of it gets through all we send, and the 429 comes when the refill is gone. Read by its last second (a
+    /// step of 5 % per 429), a bucket of 20 a second first read as 30 came down over six 429s and 32–37 s, each pause
+    /// refilling it and each run spending the refill again (117–120 calls in 5 s for 100 allowed). From one 429 to the next
+    /// the bucket was empty at both ends and refilled at its rate all along: the calls between are its rate, when it holds
+    /// at least the second Upflow asked us to wait. Of a longer pause (the answer's transit, the lease after it), the rest
+    /// overflowed a bucket that holds a second, so it is left out of the time: a bucket of 20 read 19.3–19.5 with it, 20
+    /// without. A smaller bucket makes this an under-estimate the climb corrects.
+    /// A per-second window refused by our jitter in a steady run at its limit shows a run like it, but its calls since its
+    /// last 429 are its limit less the pause's share: 10 s after a 1-s pause, 91 % of the last second (two replicas drew
+    /// such a 429 9 s after one, and read as a bucket it left the run at 0.85). So only a run that got through under
+    /// <see cref="DrainedShare"/> of its last second reads as a bucket: one sent at more than 4/3 of the bucket's rate, and
+    /// a jitter 429 within 3 s of a pause's end. A bucket met at less than that comes down in 5 % steps, as before.
+    /// </remarks>
+    private double? RefilledBurstLimit(DateTimeOffset now, DateTimeOffset since, double lastSecond)
+    {
+        if (LastRefusedAt is not { } before || before >= now || now - before > AdmissionLog.Span - TimeSpan.FromSeconds(2)
+            || RateChangedAt < before || RateChangedAt - before > PauseRounding + (2 * AdmissionLog.SlotLength) || since > before)
+            return null;
+        // The calls of the last 429's slot were sent before it (nothing got through in the pause): counted from the next one.
+        var afterRefusedSlot = DateTimeOffset.FromUnixTimeMilliseconds(
+            (AdmissionLog.SlotOf(before) + 1) * (long)AdmissionLog.SlotLength.TotalMilliseconds);
+        var resumed = RateChangedAt + TimeSpan.FromSeconds(1 / Rate);
+        var overflowed = resumed - before > PauseRounding ? resumed - before - PauseRounding : TimeSpan.Zero;
+        var span = now - before - overflowed;
+        if (span <= PauseRounding)
+            return null;
+        var sinceRefused = Admitted.Count(now, now - afterRefusedSlot) / span.TotalSeconds;
+        return sinceRefused < DrainedShare * lastSecond ? sinceRefused : null;
     }
 
     /// <summary>The calls admitted since the whole second of <paramref name="at"/> (a refused call's sending time), when the

@@ -266,6 +266,60 @@ public sealed class RateBudgetStateTests
             pausedWith.Settled(pausedWith.PausedUntil, Rules).Rate, 6);
     }
 
+    [Theory]
+    // A token bucket of 6 a second (holding 6) refused a call at T0; the rate was settled at 10 when the pause ended
+    // (a first read of its burst), 1.15 s later, and the run's first call left 0.1 s after that: the bucket was full, and
+    // 0.25 s of its refill overflowed. The run at 10/s spends those 6 on top of the bucket's 6/s and is refused 1.5 s in,
+    // after 15 calls: its last second let all 10 through. 15 calls from one 429 to the next, in 2.75 s less what
+    // overflowed: the bucket's 6.
+    [InlineData(1.15, true)]
+    // The same run after a 2.15-s pause (our own backoff): longer than a bucket's refill need be, so the calls since the
+    // last 429 say nothing sure of its rate, and the estimate is the one without that 429.
+    [InlineData(2.15, false)]
+    public void Throttled_RunAfterAPauseRefusedWhenItsBurstRanOut_SettlesAtWhatGotThroughSinceTheLast429(double pauseSeconds,
+        bool readsTheBucket)
+    {
+        var resumed = T0 + TimeSpan.FromSeconds(1.15);
+        var before = resumed - TimeSpan.FromSeconds(pauseSeconds);
+        var firstCall = resumed + TimeSpan.FromSeconds(0.1);
+        var at = firstCall + TimeSpan.FromSeconds(1.5);
+        var calls = Evenly(before - TimeSpan.FromSeconds(1), 10, 10).Concat(Evenly(firstCall, 15, 10));
+        var admitted = RateBudgetState.Initial(T0, Rules).Admit([.. calls], at) with { Rate = 10, RateChangedAt = resumed };
+        var withPrevious = admitted with { LastRefusedAt = before };
+
+        var (pausedWithout, _) = admitted.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+        var (pausedWith, _) = withPrevious.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+        var without = pausedWithout.Settled(pausedWithout.PausedUntil, Rules).Rate;
+        var with = pausedWith.Settled(pausedWith.PausedUntil, Rules).Rate;
+
+        if (readsTheBucket)
+        {
+            Assert.Equal(6 * 0.75, with, 6);
+            Assert.True(without > 1.3 * with, $"without the last 429: {without:0.00}");
+        }
+        else
+            Assert.Equal(without, with, 6);
+    }
+
+    [Fact]
+    public void Throttled_JitterAFewSecondsAfterThePause_IsNotReadAsABurstRunningOut()
+    {
+        // 8/s since a pause that ended 3.875 s ago, then one 429 (our jitter against a per-second window of 8): the calls
+        // since the last 429 are 30 in 4.75 s, 79 % of the last second's 8, and a bucket's spent refill would have shown
+        // under 75 %: no burst ran out, and the estimate is the one without that 429.
+        var resumed = T0 + TimeSpan.FromSeconds(1.125);
+        var firstCall = resumed + TimeSpan.FromSeconds(0.125);
+        var at = firstCall + TimeSpan.FromSeconds(30.0 / 8);
+        var calls = Evenly(T0 - TimeSpan.FromSeconds(1), 8, 8).Concat(Evenly(firstCall, 30, 8));
+        var admitted = RateBudgetState.Initial(T0, Rules).Admit([.. calls], at) with { Rate = 8, RateChangedAt = resumed };
+
+        var (pausedWithout, _) = admitted.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+        var (pausedWith, _) = (admitted with { LastRefusedAt = T0 }).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+
+        Assert.Equal(pausedWithout.Settled(pausedWithout.PausedUntil, Rules).Rate,
+            pausedWith.Settled(pausedWith.PausedUntil, Rules).Rate, 6);
+    }
+
     /// <summary><paramref name="count"/> sending times <paramref name="perSecond"/> apart from <paramref name="from"/>.</summary>
     private static IEnumerable<DateTimeOffset> Evenly(DateTimeOffset from, int count, double perSecond) =>
         Enumerable.Range(0, count).Select(i => from + TimeSpan.FromSeconds(i / perSecond));

@@ -159,6 +159,32 @@ public sealed class RateBudgetTests
     }
 
     [Fact]
+    public async Task Pause_CallsAnsweredDuringIt_AreInTheSharedLogBeforeItEnds()
+    {
+        // Replica B learns of A's 429 at its next lease, and a call it had in flight is answered during the pause. The rate
+        // settles at the first lease after the pause, whichever replica makes it: B's call must be in the log by then.
+        var time = new FakeTimeProvider();
+        var store = new InMemoryRateBudgetStore(time);
+        var options = new UpflowOptions { MaxRequestsPerSecond = 10 };
+        var replicaA = Budget(store, time, options);
+        var replicaB = Budget(store, time, options);
+        var refusedAt = time.GetUtcNow();
+        await replicaA.ReportThrottledAsync(TimeSpan.FromSeconds(1), refusedAt, CancellationToken.None);
+        var waiting = replicaB.AcquireAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
+        await AdvanceUntil(time, () => replicaB.PausedUntil > refusedAt, TimeSpan.FromMilliseconds(1));
+
+        time.Advance(TimeSpan.FromMilliseconds(20));
+        replicaB.ReportAdmitted(refusedAt - TimeSpan.FromMilliseconds(30));
+        await AdvanceUntil(time, () => time.GetUtcNow() >= refusedAt + TimeSpan.FromMilliseconds(900), TimeSpan.FromMilliseconds(1));
+
+        var (logged, _) = await store.UpdateAsync((state, at) => (state!, state!.Admitted.Count(at, TimeSpan.FromSeconds(2))),
+            CancellationToken.None);
+        Assert.Equal(1, logged);
+        await AdvanceUntil(time, () => waiting.IsCompleted);
+        await waiting;
+    }
+
+    [Fact]
     public async Task TwoReplicas_ShareOneRate()
     {
         var time = new FakeTimeProvider();

@@ -69,7 +69,7 @@ public sealed record RateBudgetState(
 
     /// <summary>A run after a pause that got through on average since the last 429 less than this share of its last second
     /// spent a bucket's refill (<see cref="RefilledBurstLimit"/>).</summary>
-    private const double DrainedShare = 0.75;
+    private const double DrainedShare = 0.8;
 
     /// <summary>How far back a run is looked at to tell whether it was steady before a 429.</summary>
     private static readonly TimeSpan SteadySpan = TimeSpan.FromSeconds(5);
@@ -264,8 +264,9 @@ public sealed record RateBudgetState(
     /// A per-second window refused by our jitter in a steady run at its limit shows a run like it, but its calls since its
     /// last 429 are its limit less the pause's share: 10 s after a 1-s pause, 91 % of the last second (two replicas drew
     /// such a 429 9 s after one, and read as a bucket it left the run at 0.85). So only a run that got through under
-    /// <see cref="DrainedShare"/> of its last second reads as a bucket: one sent at more than 4/3 of the bucket's rate, and
-    /// a jitter 429 within 3 s of a pause's end. A bucket met at less than that comes down in 5 % steps, as before.
+    /// <see cref="DrainedShare"/> of its last second reads as a bucket: one sent at more than 5/4 of the bucket's rate, and
+    /// a jitter 429 within 4 s of a pause's end. A bucket met at less than that comes down in 5 % steps, as before (at
+    /// 3/4 of the first read's rate, a step after a bucket's first 429 was left to them read 0.74 and was missed).
     /// </remarks>
     private double? RefilledBurstLimit(DateTimeOffset now, DateTimeOffset since, double lastSecond)
     {
@@ -278,7 +279,12 @@ public sealed record RateBudgetState(
         var resumed = RateChangedAt + TimeSpan.FromSeconds(1 / Rate);
         var overflowed = resumed - before > PauseRounding ? resumed - before - PauseRounding : TimeSpan.Zero;
         var span = now - before - overflowed;
-        if (span <= PauseRounding)
+        // A fixed window per second refuses when its count since the whole second reaches its limit. Sent at less than
+        // 1/BindingShare of it, that is late in the second, with nearly all of the last second's calls since the whole
+        // second (within a call), and the aligned reading cannot tell it (AlignedWindowLimit): read as a bucket, a window
+        // of 20 met at 20.8/s a second after its pause would settle near 12. A bucket's 429 that late in its second (1 in
+        // 12 at 30/s) is left to the steps, and the next one reads it.
+        if (span <= PauseRounding || CountSinceWholeSecond(now) + 1 >= BindingShare * lastSecond)
             return null;
         var sinceRefused = Admitted.Count(now, now - afterRefusedSlot) / span.TotalSeconds;
         return sinceRefused < DrainedShare * lastSecond ? sinceRefused : null;
@@ -289,12 +295,16 @@ public sealed record RateBudgetState(
     private double? FullAtWholeSecondCount(DateTimeOffset at)
     {
         var intoSecond = TimeSpan.FromTicks(at.UtcTicks % TimeSpan.TicksPerSecond);
-        var aligned = Admitted.Count(at, intoSecond);
+        var aligned = CountSinceWholeSecond(at);
         var lastSecond = Admitted.Count(at, TimeSpan.FromSeconds(1));
         var wholeSecond = at - intoSecond;
         var secondBefore = Admitted.CountSlots(wholeSecond - TimeSpan.FromSeconds(1), wholeSecond);
         return aligned >= MinimumSample && aligned < BindingShare * lastSecond && secondBefore <= aligned + 1 ? aligned : null;
     }
+
+    /// <summary>The calls admitted since the whole second of <paramref name="at"/>.</summary>
+    private double CountSinceWholeSecond(DateTimeOffset at) =>
+        Admitted.Count(at, TimeSpan.FromTicks(at.UtcTicks % TimeSpan.TicksPerSecond));
 
     /// <summary>Upflow answered 429 to a call sent at <paramref name="sentAt"/>, and calls pause for <paramref name="pause"/>
     /// (Upflow's Retry-After when <paramref name="askedByUpflow"/>, else our own backoff). Every

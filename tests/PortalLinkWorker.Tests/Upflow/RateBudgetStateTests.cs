@@ -302,15 +302,39 @@ public sealed class RateBudgetStateTests
     }
 
     [Fact]
+    public void Throttled_FixedWindowMetJustOverItsLimitAfterThePause_IsNotReadAsABurstRunningOut()
+    {
+        // A window of 10 per whole second, first read as 10.5 (one call before the whole second, ten after): the rate
+        // settled at 10.4 when the pause ended, 1.45 s in. The run got 5 calls into the rest of that second and 10 into
+        // the next, and the eleventh there was refused: the calls since the last 429 are far under the last second's, as
+        // a spent bucket's are, but nearly all of the last second came after its whole second. Read as a bucket it would
+        // settle near 4; the estimate is the one without the last 429.
+        var resumed = T0 + TimeSpan.FromSeconds(1.55 - (1 / 10.4));
+        var run = Evenly(T0 + TimeSpan.FromSeconds(1.55), 16, 10.4).ToList();
+        var at = run[^1];
+        var admitted = run.Take(15).ToList();
+        Assert.Equal(10, admitted.Count(sent => sent >= T0 + TimeSpan.FromSeconds(2)));
+        var calls = Evenly(T0 - TimeSpan.FromSeconds(0.5), 10, 10).Concat(admitted);
+        var state = RateBudgetState.Initial(T0, Rules).Admit([.. calls], at) with { Rate = 10.4, RateChangedAt = resumed };
+
+        var (pausedWithout, _) = state.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+        var (pausedWith, _) = (state with { LastRefusedAt = T0 + Ms(500) }).Throttled(at, at, TimeSpan.FromSeconds(1), Rules);
+
+        Assert.Equal(pausedWithout.Settled(pausedWithout.PausedUntil, Rules).Rate,
+            pausedWith.Settled(pausedWith.PausedUntil, Rules).Rate, 6);
+    }
+
+    [Fact]
     public void Throttled_JitterAFewSecondsAfterThePause_IsNotReadAsABurstRunningOut()
     {
-        // 8/s since a pause that ended 3.875 s ago, then one 429 (our jitter against a per-second window of 8): the calls
-        // since the last 429 are 30 in 4.75 s, 79 % of the last second's 8, and a bucket's spent refill would have shown
-        // under 75 %: no burst ran out, and the estimate is the one without that 429.
+        // 8/s since a pause that ended 4.75 s ago, then one 429 (our jitter against a per-second window of 8): the calls
+        // since the last 429 are 37 in 5.625 s (its 5.875 s less what would have overflowed a bucket), 82 % of the last
+        // second's 8, and a bucket's spent refill would have shown under 80 %: no burst ran out, and the estimate is the
+        // one without that 429.
         var resumed = T0 + TimeSpan.FromSeconds(1.125);
         var firstCall = resumed + TimeSpan.FromSeconds(0.125);
-        var at = firstCall + TimeSpan.FromSeconds(30.0 / 8);
-        var calls = Evenly(T0 - TimeSpan.FromSeconds(1), 8, 8).Concat(Evenly(firstCall, 30, 8));
+        var at = firstCall + TimeSpan.FromSeconds(37.0 / 8);
+        var calls = Evenly(T0 - TimeSpan.FromSeconds(1), 8, 8).Concat(Evenly(firstCall, 37, 8));
         var admitted = RateBudgetState.Initial(T0, Rules).Admit([.. calls], at) with { Rate = 8, RateChangedAt = resumed };
 
         var (pausedWithout, _) = admitted.Throttled(at, at, TimeSpan.FromSeconds(1), Rules);

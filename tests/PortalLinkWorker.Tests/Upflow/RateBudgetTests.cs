@@ -309,6 +309,28 @@ public sealed class RateBudgetTests
         Assert.Equal(spacing, (reservations[0] - start).TotalMilliseconds, 1);
     }
 
+    [Fact]
+    public async Task Lease_SlowAnswerJustAfterTheQuickReadingsWindowLapsed_StillReservesOnTheQuickReading()
+    {
+        // Replica A's first answers are quick, every one after them 40 ms late. 10.5 s on, the window of clock readings the
+        // quick ones were in has lapsed: the first reading of the new window is a slow one, and read by it, A's next
+        // reservation would leave 40 ms late, 40 ms closer to B's.
+        var time = new FakeTimeProvider();
+        var store = new InMemoryRateBudgetStore(time);
+        var options = new UpflowOptions { MaxRequestsPerSecond = 10 };
+        var replicaA = Budget(new SlowAnswers(store, time, answer => answer < 2 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(40)),
+            time, options);
+        var replicaB = Budget(store, time, options);
+        await Acquire(replicaA, time);
+        await Acquire(replicaB, time);
+        time.Advance(TimeSpan.FromSeconds(10.5));
+
+        var ofA = await Acquire(replicaA, time);
+        var ofB = await Acquire(replicaB, time);
+
+        Assert.Equal(SendingWindow.Spacing(10).TotalMilliseconds, (ofB - ofA).TotalMilliseconds, 1);
+    }
+
     /// <summary>Takes one token, moving the fake clock on 1 ms at a time; returns its reservation. Called on the test's
     /// thread, so that the lease is asked for before the clock moves.</summary>
     private static async Task<DateTimeOffset> Acquire(RateBudget budget, FakeTimeProvider time)

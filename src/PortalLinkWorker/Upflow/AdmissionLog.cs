@@ -23,6 +23,9 @@ public sealed record AdmissionLog(int[] Slots, long LatestSlot)
 
     public static long SlotOf(DateTimeOffset at) => at.ToUnixTimeMilliseconds() / (long)SlotLength.TotalMilliseconds;
 
+    /// <summary>When <paramref name="slot"/> begins.</summary>
+    public static DateTimeOffset SlotStart(long slot) => DateTimeOffset.FromUnixTimeMilliseconds(slot * (long)SlotLength.TotalMilliseconds);
+
     /// <summary>Adds calls sent at the given times; calls older than <see cref="Span"/> are left out.</summary>
     public AdmissionLog Add(IReadOnlyCollection<DateTimeOffset> sentAt, DateTimeOffset now)
     {
@@ -49,7 +52,7 @@ public sealed record AdmissionLog(int[] Slots, long LatestSlot)
         double total = SumSlots(startSlot + 1, nowSlot, nowSlot);
         if (startSlot >= OldestSlot(nowSlot) && startSlot <= Math.Min(nowSlot, LatestSlot))
         {
-            var slotEnd = DateTimeOffset.FromUnixTimeMilliseconds((startSlot + 1) * (long)SlotLength.TotalMilliseconds);
+            var slotEnd = SlotStart(startSlot + 1);
             total += Slots[Index(startSlot)] * Math.Clamp((slotEnd - start) / SlotLength, 0, 1);
         }
         return total;
@@ -92,7 +95,7 @@ public sealed record AdmissionLog(int[] Slots, long LatestSlot)
                 break;
         }
         // The middle of the slot: its calls were sent anywhere in it.
-        return start is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s * (long)SlotLength.TotalMilliseconds) + SlotLength / 2 : null;
+        return start is { } s ? SlotStart(s) + (SlotLength / 2) : null;
     }
 
     private int[] Shifted(long nowSlot)

@@ -223,7 +223,7 @@ public sealed partial class RateBudget
         var admitted = TakeUnreported(localNow);
         var (result, now) = await _store.UpdateAsync((state, at) =>
         {
-            var current = (state ?? RateBudgetState.Initial(at, _rules)).Admit(ToStoreClock(admitted, at), at);
+            var current = WithAdmitted(state, admitted, at);
             var (next, newEpisode) = current.Throttled(at, at - (localNow - sentAt), retryAfter, _rules, askedByUpflow);
             return (next, (newEpisode, next.Rate));
         }, cancellationToken);
@@ -236,8 +236,7 @@ public sealed partial class RateBudget
     {
         var admitted = TakeUnreported(_time.GetUtcNow());
         if (admitted.Length > 0)
-            await _store.UpdateAsync((state, at) => ((state ?? RateBudgetState.Initial(at, _rules)).Admit(ToStoreClock(admitted, at), at), 0),
-                cancellationToken);
+            await _store.UpdateAsync((state, at) => (WithAdmitted(state, admitted, at), 0), cancellationToken);
     }
 
     /// <summary>A lease's answer can take anything from a millisecond to tens of them (a cold connection, a busy CPU, another
@@ -261,7 +260,7 @@ public sealed partial class RateBudget
         var late = TakeLateness();
         var ((granted, nextAt, rate, pace, pausedUntil), now) = await _store.UpdateAsync((state, at) =>
         {
-            var current = (state ?? RateBudgetState.Initial(at, _rules)).Admit(ToStoreClock(admitted, at), at).Delayed(late, at, _rules);
+            var current = WithAdmitted(state, admitted, at).Delayed(late, at, _rules);
             // Half a bucketful: a replica that comes back a little late for its slice finds the tokens still there
             // instead of lost to the full bucket.
             var slice = (int)Math.Max(1, Math.Floor(current.CurrentRate(at, _rules) * _rules.BurstWindow.TotalSeconds / 2));
@@ -346,6 +345,11 @@ public sealed partial class RateBudget
             return late;
         }
     }
+
+    /// <summary>The shared state (a new one when the row has none yet) with the calls of <paramref name="admitted"/> (ages on
+    /// the local clock) added at the store's time <paramref name="at"/>.</summary>
+    private RateBudgetState WithAdmitted(RateBudgetState? state, TimeSpan[] admitted, DateTimeOffset at) =>
+        (state ?? RateBudgetState.Initial(at, _rules)).Admit(ToStoreClock(admitted, at), at);
 
     /// <summary>Only durations cross from the local clock to the store's.</summary>
     private static DateTimeOffset[] ToStoreClock(TimeSpan[] ages, DateTimeOffset storeNow) =>

@@ -274,8 +274,7 @@ public sealed record RateBudgetState(
             || RateChangedAt < before || RateChangedAt - before > PauseRounding + (2 * AdmissionLog.SlotLength) || since > before)
             return null;
         // The calls of the last 429's slot were sent before it (nothing got through in the pause): counted from the next one.
-        var afterRefusedSlot = DateTimeOffset.FromUnixTimeMilliseconds(
-            (AdmissionLog.SlotOf(before) + 1) * (long)AdmissionLog.SlotLength.TotalMilliseconds);
+        var afterRefusedSlot = AdmissionLog.SlotStart(AdmissionLog.SlotOf(before) + 1);
         var resumed = RateChangedAt + TimeSpan.FromSeconds(1 / Rate);
         var overflowed = resumed - before > PauseRounding ? resumed - before - PauseRounding : TimeSpan.Zero;
         var span = now - before - overflowed;
